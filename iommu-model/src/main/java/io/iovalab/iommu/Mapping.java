@@ -1,0 +1,45 @@
+package io.iovalab.iommu;
+
+/**
+ * One live IOVA map as the model holds it: [iova, iova+size) → backing at offset, or remote.
+ * Immutable but for {@link #dead}, set when it is unmapped so cached translations stop
+ * working at once.
+ */
+final class Mapping {
+    final long iova;
+    final long size;
+    final Backing backing;
+    final long offset;
+    final boolean readable;
+    final boolean writable;
+    final long mappedAtNanos;
+    volatile boolean dead;
+
+    Mapping(long iova, long size, Backing backing, long offset, boolean readable, boolean writable, long mappedAtNanos) {
+        this.iova = iova;
+        this.size = size;
+        this.backing = backing;
+        this.offset = offset;
+        this.readable = readable;
+        this.writable = writable;
+        this.mappedAtNanos = mappedAtNanos;
+    }
+
+    long end() {
+        return iova + size;
+    }
+
+    boolean contains(long address) {
+        return Long.compareUnsigned(address - iova, size) < 0;
+    }
+
+    /** The part [from, to) of this map as a new map over the same backing. */
+    Mapping slice(long from, long to) {
+        return new Mapping(from, to - from, backing, offset + (from - iova), readable, writable, mappedAtNanos);
+    }
+
+    MapEntry toEntry() {
+        return new MapEntry(iova, size, backing == null ? "remote (DMA_READ/DMA_WRITE)" : backing.describe(),
+                offset, readable, writable, mappedAtNanos);
+    }
+}

@@ -1,0 +1,5 @@
+package io.iovalab.pci;
+
+/** A capability as the builder lays it out: where, what, and how big. */
+record Capability(int id, int offset, int size, boolean extended) {
+}
