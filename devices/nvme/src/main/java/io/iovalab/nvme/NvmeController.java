@@ -1,0 +1,497 @@
+package io.iovalab.nvme;
+
+import io.iovalab.iommu.DmaAccess;
+import io.iovalab.iommu.DmaCommand;
+import io.iovalab.iommu.DmaFault;
+import io.iovalab.pci.Interrupts;
+import io.iovalab.pci.PciFunction;
+import io.iovalab.pci.RegionHandler;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import static io.iovalab.nvme.NvmeRegs.*;
+
+/**
+ * The controller: registers on the message thread, everything that touches guest memory on one
+ * worker thread. A register write only records a value and wakes the worker; CC changes
+ * (enable, disable, shutdown) are applied by the worker between commands, so a queue is never
+ * torn down under a command in flight.
+ */
+final class NvmeController implements RegionHandler {
+    final NvmeConfig config;
+    final List<Namespace> namespaces;
+    final long cap;
+    private PciFunction function;
+    private final DmaAccess dmaAccess;
+    private final ThreadFactory threads;
+    private Thread worker;
+    private volatile boolean running = true;
+
+    // registers written by the message thread
+    private volatile int cc;
+    private volatile int csts;
+    private volatile int aqa;
+    private volatile long asq;
+    private volatile long acq;
+    private volatile int intms;
+    private final AtomicIntegerArray sqTailDoorbell;
+    private final AtomicIntegerArray cqHeadDoorbell;
+    private final AtomicLong doorbellWrites = new AtomicLong();
+    private volatile boolean resetRequested;
+
+    // worker state
+    final SubmissionQueue[] sqs;
+    final CompletionQueue[] cqs;
+    int ccApplied;
+    DmaCommand ring;
+    DmaCommand data;
+    final ArrayDeque<Integer> pendingAers = new ArrayDeque<>();
+    long dbbufShadow;
+    long dbbufEventIdx;
+    final NvmeStats stats = new NvmeStats();
+    final Features features;
+    private final MemorySegment sqeBuf = Arena.ofAuto().allocate(Sqe.SIZE, 8);
+    private final Sqe sqe = new Sqe(sqeBuf);
+    private final AdminCommands admin;
+    private final IoCommands io;
+    final int allocatedIoQueues;
+
+    NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads) {
+        this.config = config;
+        this.namespaces = namespaces;
+        this.dmaAccess = dma;
+        this.threads = threads;
+        this.allocatedIoQueues = config.maxQueues();
+        this.sqs = new SubmissionQueue[config.maxQueues() + 1];
+        this.cqs = new CompletionQueue[config.maxQueues() + 1];
+        this.sqTailDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
+        this.cqHeadDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
+        // CAP: MQES, CQR (contiguous queues required), TO = 10 s, DSTRD 0, CSS = NVM, MPSMIN = MPSMAX = 4 KiB
+        this.cap = (config.mqes() - 1) | 1L << 16 | 20L << 24 | 1L << 37;
+        this.features = new Features(config);
+        this.admin = new AdminCommands(this);
+        this.io = new IoCommands(this);
+    }
+
+    void attach(PciFunction f) {
+        this.function = f;
+        worker = threads.newThread(this::loop);
+        worker.start();
+    }
+
+    Interrupts interrupts() {
+        return function.interrupts();
+    }
+
+    // ------------------------------------------------------------------ registers (message thread)
+
+    @Override
+    public long read(long offset, int width) {
+        int off = (int) offset;
+        long v = switch (off & ~3) {
+            case CAP -> (int) cap;
+            case CAP + 4 -> (int) (cap >>> 32);
+            case VS -> VS_1_4;
+            case INTMS, INTMC -> intms;
+            case CC -> cc;
+            case CSTS -> csts;
+            case AQA -> aqa;
+            case ASQ -> (int) asq;
+            case ASQ + 4 -> (int) (asq >>> 32);
+            case ACQ -> (int) acq;
+            case ACQ + 4 -> (int) (acq >>> 32);
+            default -> 0;
+        } & 0xffffffffL;
+        if (width == 8 && (off & 7) == 0) {
+            v |= read(offset + 4, 4) << 32;
+        }
+        return width == 8 ? v : (v >>> (8 * (off & 3))) & ((1L << (8 * Math.min(width, 4))) - 1);
+    }
+
+    @Override
+    public void write(long offset, int width, long value) {
+        int off = (int) offset;
+        if (width == 8) {
+            write(offset, 4, value & 0xffffffffL);
+            write(offset + 4, 4, value >>> 32);
+            return;
+        }
+        int v = (int) value;
+        if (off >= DOORBELLS) {
+            doorbell(off, v);
+            return;
+        }
+        switch (off) {
+            case INTMS -> {
+                intms |= v;
+            }
+            case INTMC -> {
+                intms &= ~v;
+                wake();
+            }
+            case CC -> {
+                cc = v;
+                wake();
+            }
+            case AQA -> aqa = v;
+            case ASQ -> asq = (asq & ~0xffffffffL) | (v & 0xffffffffL);
+            case ASQ + 4 -> asq = (asq & 0xffffffffL) | ((long) v << 32);
+            case ACQ -> acq = (acq & ~0xffffffffL) | (v & 0xffffffffL);
+            case ACQ + 4 -> acq = (acq & 0xffffffffL) | ((long) v << 32);
+            case NSSR -> {
+                // NVM Subsystem Reset is not supported (CAP.NSSRS = 0): writes are ignored
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void doorbell(int off, int value) {
+        int idx = (off - DOORBELLS) / 4;
+        int qid = idx / 2;
+        if ((off & 3) != 0 || qid >= sqTailDoorbell.length()) {
+            return;
+        }
+        if ((idx & 1) == 0) {
+            sqTailDoorbell.set(qid, value & 0xffff);
+            doorbellWrites.incrementAndGet();
+        } else {
+            cqHeadDoorbell.set(qid, value & 0xffff);
+        }
+        wake();
+    }
+
+    long doorbellWrites() {
+        return doorbellWrites.get();
+    }
+
+    private void wake() {
+        Thread w = worker;
+        if (w != null) {
+            LockSupport.unpark(w);
+        }
+    }
+
+    // ------------------------------------------------------------------ worker
+
+    private void loop() {
+        ring = dmaAccess.newCommand();
+        data = dmaAccess.newCommand();
+        while (running) {
+            if (resetRequested) {
+                disable();
+                resetRequested = false;
+                synchronized (this) {
+                    notifyAll();
+                }
+            }
+            int c = cc;
+            if (c != ccApplied) {
+                applyCc(c);
+            }
+            boolean busy = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0 && processQueues();
+            if (!busy) {
+                if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
+                    continue; // the host moved a tail while we armed: more work
+                }
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(20));
+            }
+        }
+    }
+
+    private void applyCc(int c) {
+        boolean wasEnabled = (ccApplied & CC_EN) != 0;
+        boolean enable = (c & CC_EN) != 0;
+        if (wasEnabled && !enable) {
+            disable();
+        } else if (!wasEnabled && enable) {
+            enable();
+        }
+        int shn = (c >>> CC_SHN_SHIFT) & 3;
+        if (shn != 0 && ((ccApplied >>> CC_SHN_SHIFT) & 3) == 0) {
+            for (Namespace ns : namespaces) {
+                try {
+                    ns.backend.flush();
+                } catch (java.io.IOException ignored) {
+                    // shutdown proceeds; the flush failure shows in the next boot's data
+                }
+            }
+            csts = (csts & ~(3 << 2)) | CSTS_SHST_COMPLETE;
+        } else if (shn == 0) {
+            csts &= ~(3 << 2);
+        }
+        ccApplied = c;
+    }
+
+    private void enable() {
+        int asqs = (aqa & 0xfff) + 1;
+        int acqs = ((aqa >>> 16) & 0xfff) + 1;
+        int mps = (cc >>> 7) & 0xf;
+        if (asqs < 2 || acqs < 2 || (asq & 0xfff) != 0 || (acq & 0xfff) != 0 || mps != 0 || asq == 0 || acq == 0) {
+            csts |= CSTS_CFS; // the spec's answer to an enable it cannot honour
+            return;
+        }
+        CompletionQueue acq0 = new CompletionQueue(0, acq, acqs, true, 0);
+        cqs[0] = acq0;
+        sqs[0] = new SubmissionQueue(0, asq, asqs, acq0);
+        acq0.sqCount = 1;
+        csts = (csts & ~CSTS_CFS) | CSTS_RDY;
+    }
+
+    /** Controller reset: queues, pending events, shadow doorbells and features back to defaults. */
+    void disable() {
+        java.util.Arrays.fill(sqs, null);
+        java.util.Arrays.fill(cqs, null);
+        for (int i = 0; i < sqTailDoorbell.length(); i++) {
+            sqTailDoorbell.set(i, 0);
+            cqHeadDoorbell.set(i, 0);
+        }
+        pendingAers.clear();
+        dbbufShadow = 0;
+        dbbufEventIdx = 0;
+        features.reset();
+        csts = 0;
+        ccApplied = cc & ~CC_EN;
+    }
+
+    /** One pass over all SQs; true if any command was processed. */
+    private boolean processQueues() {
+        boolean did = false;
+        for (int q = 0; q < sqs.length; q++) {
+            SubmissionQueue sq = sqs[q];
+            if (sq == null) {
+                continue;
+            }
+            refreshTail(sq);
+            int budget = sq.size;
+            while (sq.head != sq.tail && budget-- > 0) {
+                CompletionQueue cq = sq.cq;
+                refreshHead(cq);
+                if (cq.full()) {
+                    stats.cqFull++;
+                    break;
+                }
+                try {
+                    ring.start(sq.qid, DmaCommand.NO_COMMAND);
+                    ring.readDescriptors(sq.base + (long) sq.head * Sqe.SIZE, sqeBuf, 0, Sqe.SIZE);
+                } catch (DmaFault f) {
+                    stats.faults++;
+                    csts |= CSTS_CFS; // the guest's own SQ memory is unreachable: controller fatal
+                    return true;
+                } finally {
+                    ring.end();
+                }
+                sq.head = (sq.head + 1) % sq.size;
+                sq.commands++;
+                stats.commands++;
+                execute(sq);
+                did = true;
+                if (sqs[q] != sq) {
+                    break; // the command deleted its own queue (or the controller was reset)
+                }
+            }
+        }
+        for (CompletionQueue cq : cqs) {
+            if (cq != null && cq.interruptPending) {
+                cq.interruptPending = false;
+                raise(cq);
+            }
+        }
+        return did;
+    }
+
+    private void execute(SubmissionQueue sq) {
+        int cid = sqe.cid();
+        int status;
+        int dw0 = 0;
+        data.start(sq.qid, cid);
+        try {
+            long r = sq.qid == 0 ? admin.execute(sqe, sq) : io.execute(sqe);
+            if (r == AdminCommands.DEFERRED) {
+                return; // an Asynchronous Event Request: completes when an event happens
+            }
+            dw0 = (int) r;
+            status = Status.SUCCESS;
+        } catch (NvmeError e) {
+            status = e.status;
+            stats.errors++;
+        } catch (DmaFault f) {
+            stats.faults++;
+            status = Status.DATA_TRANSFER_ERROR;
+        } catch (java.io.IOException e) {
+            stats.errors++;
+            status = Status.INTERNAL_ERROR;
+        } catch (RuntimeException e) {
+            // a bug here must not take the server down; the guest sees an internal error
+            stats.errors++;
+            status = Status.INTERNAL_ERROR;
+        } finally {
+            data.end();
+        }
+        post(sq.cq, sq, cid, status, dw0);
+    }
+
+    /** Writes a completion entry: DW0..2 first, then DW3 with the phase tag. */
+    void post(CompletionQueue cq, SubmissionQueue sq, int cid, int status, int dw0) {
+        long at = cq.base + (long) cq.tail * 16;
+        try {
+            ring.start(cq.qid, DmaCommand.NO_COMMAND);
+            ring.writeInt(at, dw0);
+            ring.writeInt(at + 4, 0);
+            ring.writeInt(at + 8, sq.head | sq.qid << 16);
+            VarHandle.storeStoreFence();
+            ring.writeInt(at + 12, cid | (cq.phase ? 1 : 0) << 16 | status << 17);
+        } catch (DmaFault f) {
+            stats.faults++;
+            csts |= CSTS_CFS;
+            return;
+        } finally {
+            ring.end();
+        }
+        cq.tail = (cq.tail + 1) % cq.size;
+        if (cq.tail == 0) {
+            cq.phase = !cq.phase;
+        }
+        if (cq.interruptsEnabled) {
+            cq.interruptPending = true;
+        }
+    }
+
+    private void raise(CompletionQueue cq) {
+        Interrupts irq = function.interrupts();
+        if (irq.mode() != Interrupts.Mode.MSIX && (intms & (1 << Math.min(cq.vector, 31))) != 0) {
+            return; // INTMS masks the vector for INTx and MSI
+        }
+        stats.interrupts++;
+        irq.signal(cq.vector);
+    }
+
+    private void refreshTail(SubmissionQueue sq) {
+        if (sq.qid != 0 && dbbufShadow != 0) {
+            try {
+                ring.start(sq.qid, DmaCommand.NO_COMMAND);
+                sq.tail = ring.readInt(dbbufShadow + 8L * sq.qid) & 0xffff;
+                ring.end();
+            } catch (DmaFault f) {
+                stats.faults++;
+                sq.tail = sqTailDoorbell.get(sq.qid);
+            }
+        } else {
+            sq.tail = sqTailDoorbell.get(sq.qid);
+        }
+        if (sq.tail >= sq.size) {
+            sq.tail = sq.head; // a doorbell past the queue: ignored (Invalid Doorbell Write Value)
+            stats.invalidDoorbells++;
+        }
+    }
+
+    private void refreshHead(CompletionQueue cq) {
+        int h;
+        if (cq.qid != 0 && dbbufShadow != 0) {
+            try {
+                ring.start(cq.qid, DmaCommand.NO_COMMAND);
+                h = ring.readInt(dbbufShadow + 8L * cq.qid + 4) & 0xffff;
+                ring.end();
+            } catch (DmaFault f) {
+                h = cqHeadDoorbell.get(cq.qid);
+            }
+        } else {
+            h = cqHeadDoorbell.get(cq.qid);
+        }
+        if (h < cq.size) {
+            cq.head = h;
+        }
+    }
+
+    /**
+     * Before sleeping with shadow doorbells on: EventIdx = what we consumed, so the host's next
+     * submission rings the MMIO doorbell; then re-read the shadow tails (the host may have
+     * written one while we decided to sleep). Returns true if there is more work after all.
+     */
+    private boolean armEventIdx() {
+        boolean more = false;
+        try {
+            ring.start(0, DmaCommand.NO_COMMAND);
+            for (SubmissionQueue sq : sqs) {
+                if (sq != null && sq.qid != 0) {
+                    ring.writeInt(dbbufEventIdx + 8L * sq.qid, sq.head);
+                    ring.writeInt(dbbufEventIdx + 8L * sq.cq.qid + 4, sq.cq.head);
+                }
+            }
+            VarHandle.fullFence();
+            for (SubmissionQueue sq : sqs) {
+                if (sq != null && sq.qid != 0 && (ring.readInt(dbbufShadow + 8L * sq.qid) & 0xffff) != sq.head) {
+                    more = true;
+                }
+            }
+        } catch (DmaFault f) {
+            stats.faults++;
+        } finally {
+            ring.end();
+        }
+        return more;
+    }
+
+    /** Completes one held Asynchronous Event Request, if the host posted one. */
+    void asyncEvent(int type, int info, int logPage) {
+        Integer cid = pendingAers.poll();
+        if (cid != null && sqs[0] != null) {
+            post(cqs[0], sqs[0], cid, Status.SUCCESS, type | info << 8 | logPage << 16);
+        }
+    }
+
+    /** Device reset (FLR, DEVICE_RESET, client gone): the worker tears everything down. */
+    void reset() {
+        cc = 0;
+        intms = 0;
+        aqa = 0;
+        asq = 0;
+        acq = 0;
+        resetRequested = true;
+        wake();
+        synchronized (this) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (resetRequested && System.nanoTime() < deadline) {
+                try {
+                    wait(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    void stop() {
+        running = false;
+        wake();
+        try {
+            if (worker != null) {
+                worker.join(5000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    MemorySegment scratch(int size) {
+        return Arena.ofAuto().allocate(size, 8);
+    }
+
+    static void putString(MemorySegment s, long off, int len, String v) {
+        byte[] b = v.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i < len; i++) {
+            s.set(ValueLayout.JAVA_BYTE, off + i, i < b.length ? b[i] : (byte) ' ');
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package io.iovalab.nvme;
+
+/** Counters the worker keeps (read racily for inspection; exact after the worker is idle). */
+final class NvmeStats {
+    long commands;
+    long reads;
+    long writes;
+    long flushes;
+    long bytesRead;
+    long bytesWritten;
+    long prpCommands;
+    long sglCommands;
+    long errors;
+    long faults;
+    long interrupts;
+    long cqFull;
+    long invalidDoorbells;
+}

@@ -1,0 +1,43 @@
+package io.iovalab.cli;
+
+import io.iovalab.server.DeviceRegistry;
+import io.iovalab.server.ServerOptions;
+import io.iovalab.server.VfioUserServer;
+import io.iovalab.spi.DeviceConfig;
+import io.iovalab.spi.DeviceConfigException;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The iovalab servers of one guest, started before QEMU (which connects at realize). */
+final class DeviceServers implements AutoCloseable {
+    final List<VfioUserServer> servers = new ArrayList<>();
+
+    static DeviceServers start(List<String> devices, Path dir) throws IOException, DeviceConfigException {
+        DeviceServers d = new DeviceServers();
+        DeviceRegistry registry = DeviceRegistry.system();
+        try {
+            for (int i = 0; i < devices.size(); i++) {
+                DeviceConfig config = DeviceConfig.parse(devices.get(i));
+                String name = config.type() + i;
+                ServerOptions o = new ServerOptions(dir.resolve(name + ".sock"), config, name, 16, 1 << 20, 1 << 20);
+                d.servers.add(VfioUserServer.start(o, registry));
+            }
+        } catch (IOException | DeviceConfigException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    List<Path> sockets() {
+        return servers.stream().map(s -> s.options().socket()).toList();
+    }
+
+    @Override
+    public void close() {
+        servers.forEach(VfioUserServer::close);
+    }
+}

@@ -1,0 +1,61 @@
+package io.iovalab.cli;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Guest-side evidence of the DMA path: fprobes with BTF arguments on the two-step API and on the
+ * one-step dma_map_phys, each counted by a hist trigger filtered to one PCI device (kernel
+ * reference §3.2 recipe (a)).
+ */
+final class GuestProbes {
+    static final List<String> FUNCTIONS = List.of("dma_iova_try_alloc", "dma_iova_link", "dma_iova_sync",
+            "dma_iova_unlink", "dma_iova_destroy", "hmm_dma_map_pfn", "dma_map_phys");
+
+    private GuestProbes() {
+    }
+
+    /** Shell that installs the probes (idempotent) for the device at sysfs path {@code $DEV}. */
+    static String install() {
+        StringBuilder sb = new StringBuilder("""
+                T=/sys/kernel/tracing
+                for f in %s; do
+                  [ -d $T/events/iovalab/$f ] || echo "f:iovalab/$f $f devname=dev->kobj.name:string" >> $T/dynamic_events
+                done
+                """.formatted(String.join(" ", FUNCTIONS)));
+        return sb.toString();
+    }
+
+    /** Shell that (re)arms the counters for device {@code $BDF}. */
+    static String arm() {
+        return """
+                for f in %s; do
+                  echo "!hist:keys=devname" > $T/events/iovalab/$f/trigger 2>/dev/null
+                  echo "hist:keys=devname if devname == \\"$BDF\\"" > $T/events/iovalab/$f/trigger
+                  echo 1 > $T/events/iovalab/$f/enable
+                done
+                """.formatted(String.join(" ", FUNCTIONS));
+    }
+
+    /** Shell that prints "PROBE name count" lines. */
+    static String read() {
+        return """
+                for f in %s; do
+                  n=$(sed -n 's/.*hitcount: *\\([0-9]*\\).*/\\1/p' $T/events/iovalab/$f/hist | awk '{s+=$1} END {print s+0}')
+                  echo "PROBE $f $n"
+                done
+                """.formatted(String.join(" ", FUNCTIONS));
+    }
+
+    static Map<String, Long> parse(String out) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (String line : out.lines().toList()) {
+            String[] p = line.strip().split("\\s+");
+            if (p.length == 3 && p[0].equals("PROBE")) {
+                m.put(p[1], Long.parseLong(p[2]));
+            }
+        }
+        return m;
+    }
+}

@@ -1,0 +1,34 @@
+package io.iovalab.cli;
+
+import java.util.Map;
+
+/**
+ * What one workload phase showed from both sides.
+ *
+ * @param probes          guest-side call counts for the device
+ * @param ios             I/Os fio completed
+ * @param iops            fio IOPS
+ * @param bandwidthKiB    fio bandwidth, KiB/s
+ * @param p50Micros       completion latency median
+ * @param p99Micros       completion latency 99th percentile
+ * @param fioErrors       fio's error count
+ * @param dmaMaps         DMA_MAPs the server received during the phase
+ * @param dmaUnmaps       DMA_UNMAPs during the phase
+ * @param commands        data-moving commands the device saw
+ * @param multiPage       of those, commands larger than one page
+ * @param contiguous      of those, commands whose data was one contiguous IOVA range
+ * @param faults          IOMMU faults
+ * @param bytes           data bytes moved
+ */
+record PhaseResult(String name, Map<String, Long> probes, long ios, double iops, double bandwidthKiB, double p50Micros,
+                   double p99Micros, long fioErrors, long dmaMaps, long dmaUnmaps, long commands, long multiPage,
+                   long contiguous, long faults, long bytes) {
+
+    long probe(String f) {
+        return probes.getOrDefault(f, 0L);
+    }
+
+    double perIo(long n) {
+        return ios == 0 ? 0 : (double) n / ios;
+    }
+}
