@@ -1,0 +1,97 @@
+package io.iovalab.iommu;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class IovaSpaceTest {
+    @Test
+    void faults_name_the_command_the_iova_and_when_the_range_was_unmapped() throws Exception {
+        TestBacking b = new TestBacking(1 << 20);
+        IovaSpace space = new IovaSpace("dev0", null);
+        space.setBusMasterEnabled(true);
+        DmaCommand dma = space.newCommand().start(3, 77);
+        space.map(0x10000, 0x4000, b, 0, true, false);
+        DmaFault perm = assertThrows(DmaFault.class, () -> dma.writeInt(0x10000, 1));
+        assertEquals(Fault.Kind.PERMISSION, perm.fault().kind());
+        assertEquals(3, perm.fault().queue());
+        assertEquals(77, perm.fault().commandId());
+        assertEquals("dev0", perm.fault().device());
+
+        DmaFault hole = assertThrows(DmaFault.class, () -> dma.read(0x13000, new byte[0x2000], 0, 0x2000));
+        assertEquals(Fault.Kind.HOLE, hole.fault().kind());
+        assertEquals(0x14000, hole.fault().faultIova());
+
+        space.unmap(0x10000, 0x4000);
+        DmaFault after = assertThrows(DmaFault.class, () -> dma.readInt(0x11000));
+        assertEquals(Fault.Kind.AFTER_UNMAP, after.fault().kind());
+        assertTrue(after.fault().unmappedAtNanos() > 0);
+        assertEquals(Fault.Kind.UNMAPPED, assertThrows(DmaFault.class, () -> dma.readInt(0x900000)).fault().kind());
+
+        space.setBusMasterEnabled(false);
+        space.map(0x10000, 0x1000, b, 0, true, true);
+        assertEquals(Fault.Kind.BUS_MASTER_DISABLED, assertThrows(DmaFault.class, () -> dma.readInt(0x10000)).fault().kind());
+        assertEquals(5, space.faults().total());
+        assertEquals(5, space.faults().recent().size());
+        space.close();
+        b.release();
+    }
+
+    @Test
+    void a_scatter_gather_walk_spans_adjacent_maps_with_scattered_backing() throws Exception {
+        TestBacking b = new TestBacking(1 << 20);
+        IovaSpace space = new IovaSpace("dev0", null);
+        space.setBusMasterEnabled(true);
+        // IOVA pages 0x40000.. backed by pages 7, 2, 5 of the file: contiguous IOVA, scattered memory
+        int[] backingPages = {7, 2, 5};
+        for (int i = 0; i < 3; i++) {
+            b.segment.asSlice(backingPages[i] * 4096L, 4096).fill((byte) (0x10 + i));
+            space.map(0x40000 + 4096L * i, 4096, b, backingPages[i] * 4096L, true, true);
+        }
+        SgList sg = new SgList();
+        sg.add(0x40000 + 100, 4096 - 100);
+        sg.add(0x41000, 4096);
+        sg.add(0x42000, 50);
+        assertEquals(1, sg.size(), "adjacent pieces merge");
+        MemorySegment dst = MemorySegment.ofArray(new byte[(int) sg.totalBytes()]);
+        DmaCommand dma = space.newCommand().start(1, 1);
+        dma.read(sg, dst, 0);
+        dma.end();
+        assertEquals(0x10, dst.get(ValueLayout.JAVA_BYTE, 0));
+        assertEquals(0x11, dst.get(ValueLayout.JAVA_BYTE, 4096 - 100));
+        assertEquals(0x12, dst.get(ValueLayout.JAVA_BYTE, sg.totalBytes() - 1));
+        Statistics st = space.statistics();
+        assertEquals(1, st.contiguousMultiPageCommands(), "one contiguous IOVA range");
+
+        // the same data through two separate ranges: not contiguous
+        dma.start(1, 2);
+        dma.read(0x40000, dst, 0, 4096);
+        dma.read(0x42000, dst, 0, 4096);
+        dma.end();
+        st = space.statistics();
+        assertEquals(2, st.multiPageCommands());
+        assertEquals(1, st.contiguousMultiPageCommands());
+        assertEquals(1, st.rangesPerCommand()[1], "one command touched two ranges");
+        space.close();
+        b.release();
+    }
+
+    @Test
+    void the_trace_ring_is_bounded_and_streams_to_subscribers() throws Exception {
+        TestBacking b = new TestBacking(1 << 16);
+        IovaSpace space = new IovaSpace("dev0", null);
+        java.util.List<TraceEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        space.trace().subscribe(seen::add);
+        for (int i = 0; i < 10_000; i++) {
+            space.map(0x1000L * i, 0x1000, b, 0, true, true);
+        }
+        assertEquals(10_000, seen.size());
+        assertEquals(8192, space.trace().snapshot().size(), "ring keeps the newest 8192");
+        assertEquals(10_000 - 1, space.trace().snapshot().getLast().seq());
+        space.close();
+        b.release();
+    }
+}
