@@ -79,6 +79,12 @@ class NvmeGuestTest {
                 assertEquals("0", terse[4], "fio errors at " + bs + ": " + r.stdout());
             }
             Statistics st = server.iovaSpace().statistics();
+            Map<String, Object> dev = server.device().inspect();
+            System.out.printf("shadow doorbells %s: %d MMIO SQ doorbell writes for %d commands%n",
+                    dev.get("shadowDoorbells"), (Long) dev.get("mmioSqDoorbells"), (Long) dev.get("commands"));
+            assertEquals(Boolean.TRUE, dev.get("shadowDoorbells"), "the guest negotiated shadow doorbells");
+            assertTrue((Long) dev.get("mmioSqDoorbells") < (Long) dev.get("commands"),
+                    "fewer doorbell MMIO writes than commands: " + dev);
             assertEquals(0, st.faults(), "IOMMU faults");
             assertTrue(st.maps() > 100, "behind intel-iommu every mapping arrives as DMA_MAP: " + st.maps());
             assertTrue(st.contiguousMultiPageCommands() > 0, st.toString());

@@ -51,8 +51,9 @@ final class RequestHandler {
     }
 
     Capabilities serverCapabilities() {
+        // write_multiple: REGION_WRITE_MULTI is served (QEMU batches posted writes with it under load)
         return new Capabilities(options.maxMsgFds(), options.maxDataXferSize(), 4096, Math.min(options.maxDmaMaps(), 65535),
-                false);
+                true);
     }
 
     /**

@@ -104,6 +104,7 @@ class ServerEndToEndTest {
             assertEquals(0, v.major());
             assertEquals(16, v.capabilities().maxMsgFds());
             assertEquals(1 << 20, v.capabilities().maxDataXferSize());
+            assertTrue(v.capabilities().writeMultiple(), "REGION_WRITE_MULTI is advertised because it is served");
 
             c.call(Command.DMA_MAP, new DmaMap(32, VFIO_USER_F_DMA_REGION_READ | VFIO_USER_F_DMA_REGION_WRITE, 0,
                     RAM_IOVA, 1 << 21), ram.fd);
@@ -233,6 +234,11 @@ class ServerEndToEndTest {
                 writeReg(c, VFIO_PCI_CONFIG_REGION_INDEX, PciRegs.PCI_COMMAND, PciRegs.PCI_COMMAND_MEMORY);
                 assertEquals(0, readReg(c, 0, DmaCopyRegs.SCRATCH), "DEVICE_RESET clears registers");
                 writeReg(c, 0, DmaCopyRegs.SCRATCH, 43);
+                // posted writes, batched as QEMU does under load
+                c.post(Command.REGION_WRITE_MULTI, new RegionWriteMulti(List.of(new Write(DmaCopyRegs.SCRATCH, 0, 4, 44),
+                        new Write(DmaCopyRegs.LEN, 0, 4, 4096))));
+                assertEquals(44, readReg(c, 0, DmaCopyRegs.SCRATCH));
+                assertEquals(4096, readReg(c, 0, DmaCopyRegs.LEN));
             }
             // the client left: maps dropped, device reset, next client served
             long deadline = System.nanoTime() + 5_000_000_000L;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# IOMMU model benchmarks (issue 3): translate hit at 1M 4 KiB maps, map+unmap throughput, heap per
+# mapping — each beside a TreeMap baseline measured in the same run, printed as a table of ratios.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/.mvn/wrapper/bootstrap.sh"
+iovalab_find_java
+"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am install -DskipTests >&2
+cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
+java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g)
+out=$(mktemp)
+"${java[@]}" -cp "$cp" org.openjdk.jmh.Main 'io.iovalab.bench.iommu.*Bench' -f 1 -wi 3 -w 1s -i 5 -r 1s \
+  -rf csv -rff "$out" >&2
+heap=$("${java[@]}" -cp "$cp" io.iovalab.bench.iommu.HeapPerMapping 1000000)
+python3 - "$out" "$heap" <<'PY'
+import csv, sys
+rows = {r["Benchmark"].split(".")[-2] + "." + r["Benchmark"].split(".")[-1]: (float(r["Score"]), r["Unit"]) for r in csv.DictReader(open(sys.argv[1]))}
+def pair(bench):
+    a, unit = rows[bench + ".iovaSpace"]; b, _ = rows[bench + ".treeMapBaseline"]; return a, b, unit
+print("%-34s %14s %14s %10s" % ("benchmark", "iovalab", "TreeMap", "ratio"))
+a, b, u = pair("TranslateBench"); print("%-34s %14.1f %14.1f %10.2f  (%s, lower is better; target <= 20 ns)" % ("translate hit, 1M 4 KiB maps", a, b, a / b, u))
+a, b, u = pair("MapUnmapBench"); print("%-34s %14.0f %14.0f %10.2f  (%s, higher is better; target >= 1e6)" % ("map+unmap, 100k live", a, b, a / b, u))
+h = dict(kv.split("=") for kv in sys.argv[2].split()[1:4])
+print("%-34s %14s %14s %10s  (bytes, target <= 64)" % ("heap per mapping", h["iovaSpace"], h["treeMapBaseline"], h["ratio"]))
+PY
