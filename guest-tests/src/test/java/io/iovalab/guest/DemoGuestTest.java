@@ -43,6 +43,7 @@ class DemoGuestTest {
         assertTrue(large.path("probes").path("dma_iova_try_alloc").asLong() > 0, out);
         assertTrue(large.path("probes").path("dma_iova_link").asLong() > 0, out);
         assertTrue(large.path("probes").path("dma_iova_sync").asLong() > 0, out);
+        assertTrue(large.path("probes").path("dma_iova_unlink").asLong() > 0, out);
         assertTrue(large.path("probes").path("dma_iova_destroy").asLong() > 0, out);
         assertTrue(large.path("multiPage").asLong() > 0, out);
         assertEquals(large.path("multiPage").asLong(), large.path("contiguous").asLong(),

@@ -23,7 +23,7 @@ final class NvmeDevice implements Device {
                 .vendorId(Identify.VENDOR).deviceId(DEVICE_ID).subsystem(Identify.VENDOR, DEVICE_ID)
                 .classCode(0x01, 0x08, 0x02).revision(2).interruptPin(1)
                 .bar(0, Bar.memory64(16384, false, controller))
-                .bar(4, Bar.memory32(16384, new Unused()))
+                .bar(4, Bar.memory32(16384, RegionHandler.NONE))
                 .powerManagement()
                 .msix(vectors, 4, 0, 4, 0x2000)
                 .pcieEndpoint(true)
@@ -78,14 +78,4 @@ final class NvmeDevice implements Device {
         }
     }
 
-    private static final class Unused implements RegionHandler {
-        @Override
-        public long read(long offset, int width) {
-            return 0;
-        }
-
-        @Override
-        public void write(long offset, int width, long value) {
-        }
-    }
 }

@@ -48,7 +48,7 @@ final class DmaCopyDevice implements Device {
                 .classCode(0xff, 0x00, 0x00).revision(1)
                 .bar(0, Bar.memory32(BAR0_SIZE, new Registers()))
                 .bar(2, Bar.memory64(BAR2_SIZE, true, new Window()))
-                .bar(4, Bar.memory32(BAR4_SIZE, new Unused()))
+                .bar(4, Bar.memory32(BAR4_SIZE, RegionHandler.NONE))
                 .powerManagement()
                 .msix(vectors, 4, MSIX_TABLE, 4, MSIX_PBA)
                 .pcieEndpoint(true)
@@ -183,17 +183,6 @@ final class DmaCopyDevice implements Device {
         }
     }
 
-    /** BAR4 holds only the MSI-X table and PBA, which the framework serves. */
-    private static final class Unused implements RegionHandler {
-        @Override
-        public long read(long offset, int width) {
-            return 0;
-        }
-
-        @Override
-        public void write(long offset, int width, long value) {
-        }
-    }
 
     @Override
     public void reset(ResetReason reason) {

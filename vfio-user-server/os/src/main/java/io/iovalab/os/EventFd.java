@@ -4,11 +4,15 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** eventfd(2): interrupts go to the guest by adding 1 to an eventfd's counter. */
+/**
+ * eventfd(2): a 64-bit counter behind a descriptor. Interrupts go to the guest by adding 1;
+ * a read returns the sum of all adds since the previous read and resets it to 0.
+ */
 public final class EventFd {
     private EventFd() {
     }
 
+    /** A new eventfd with counter 0, close-on-exec, optionally non-blocking. */
     public static Fd create(boolean nonBlocking) throws OsException {
         int flags = Libc.EFD_CLOEXEC | (nonBlocking ? Libc.EFD_NONBLOCK : 0);
         try (Arena a = Arena.ofConfined()) {
@@ -30,7 +34,12 @@ public final class EventFd {
         add(fd, 1);
     }
 
+    /** Adds {@code value} (1 .. 2^64-2) to the counter with one 8-byte write. */
     public static void add(Fd fd, long value) throws OsException {
+        if (value == 0 || value == -1L) {
+            // 0 is a no-op the kernel accepts silently; 0xffffffffffffffff is EINVAL
+            throw new IllegalArgumentException("eventfd increment must be in 1 .. 2^64-2, got " + Long.toUnsignedString(value));
+        }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(8);
             buf.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, value);
@@ -38,12 +47,21 @@ public final class EventFd {
         }
     }
 
-    /** Reads and resets the counter; returns 0 if a non-blocking eventfd had nothing. */
+    /**
+     * Reads and resets the counter. A blocking eventfd waits for a non-zero counter; a
+     * non-blocking one returns 0 when nothing was added.
+     */
     public static long read(Fd fd) throws OsException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(8);
             long n = Io.read(fd, buf, 8, "read(eventfd)");
-            return n == 8 ? buf.get(ValueLayout.JAVA_LONG_UNALIGNED, 0) : 0;
+            if (n == Io.WOULD_BLOCK) {
+                return 0;
+            }
+            if (n != 8) {
+                throw new OsException("read(eventfd) returned " + n + " bytes, not 8", Errno.EINVAL);
+            }
+            return buf.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
         }
     }
 }

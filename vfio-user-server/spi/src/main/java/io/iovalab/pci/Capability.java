@@ -1,5 +1,8 @@
 package io.iovalab.pci;
 
-/** A capability as the builder lays it out: where, what, and how big. */
-record Capability(int id, int offset, int size, boolean extended) {
+/**
+ * A capability as the builder laid it out: its ID (an extended capability's 16-bit ID when
+ * {@code extended}), config offset and size in bytes.
+ */
+public record Capability(int id, int offset, int size, boolean extended) {
 }

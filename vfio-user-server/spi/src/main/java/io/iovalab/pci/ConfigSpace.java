@@ -2,12 +2,12 @@ package io.iovalab.pci;
 
 /**
  * Config-space bytes with per-bit write and write-1-to-clear masks. Everything not writable is
- * read-only; the power-on image is kept for resets.
+ * read-only; the power-on image is kept for resets. Not thread-safe: the function's lock guards it.
  */
 final class ConfigSpace {
     final byte[] data;
-    final byte[] writable;
-    final byte[] w1c;
+    private final byte[] writable;
+    private final byte[] w1c;
     private byte[] powerOn;
 
     ConfigSpace(int size) {
@@ -20,6 +20,7 @@ final class ConfigSpace {
         return data.length;
     }
 
+    /** Takes the current contents as the power-on image. */
     void freeze() {
         powerOn = data.clone();
     }
@@ -66,15 +67,13 @@ final class ConfigSpace {
         }
     }
 
-    /** Applies a write byte by byte through the masks. */
+    /** Applies a write byte by byte through the masks: RW bits take the value, RW1C bits clear on 1. */
     void write(int off, byte[] src, int srcOff, int count) {
         for (int i = 0; i < count; i++) {
             int o = off + i;
             int v = src[srcOff + i];
-            int wm = writable[o];
-            int cm = w1c[o];
-            int b = (data[o] & ~wm) | (v & wm);
-            b &= ~(v & cm);
+            int b = (data[o] & ~writable[o]) | (v & writable[o]);
+            b &= ~(v & w1c[o]);
             data[o] = (byte) b;
         }
     }

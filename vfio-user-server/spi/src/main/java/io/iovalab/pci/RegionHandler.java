@@ -7,6 +7,18 @@ package io.iovalab.pci;
  */
 public interface RegionHandler {
 
+    /** For a BAR that holds only what the framework serves (an MSI-X table and PBA): reads 0, drops writes. */
+    RegionHandler NONE = new RegionHandler() {
+        @Override
+        public long read(long offset, int width) {
+            return 0;
+        }
+
+        @Override
+        public void write(long offset, int width, long value) {
+        }
+    };
+
     /** Little-endian value of {@code width} bytes at {@code offset}. */
     long read(long offset, int width);
 
