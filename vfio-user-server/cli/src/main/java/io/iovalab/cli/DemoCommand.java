@@ -72,8 +72,10 @@ final class DemoCommand implements Callable<Integer> {
     private PhaseResult phase(GuestSession s, VfioUserServer nvme, Workload w, String setup) throws Exception {
         s.run(setup + GuestProbes.arm(), Duration.ofSeconds(60)).requireSuccess("arming probes");
         Statistics before = nvme.iovaSpace().statistics();
+        Map<String, Object> devBefore = nvme.device().inspect();
         ExecResult r = s.run(w.fio("/dev/nvme0n1"), Duration.ofSeconds(w.seconds() + 120)).requireSuccess("fio " + w.name());
         Statistics after = nvme.iovaSpace().statistics();
+        Map<String, Object> devAfter = nvme.device().inspect();
         ExecResult p = s.run(setup + GuestProbes.read(), Duration.ofSeconds(60)).requireSuccess("reading probes");
         JsonNode job = JSON.readTree(r.stdout().substring(r.stdout().indexOf('{'))).path("jobs").path(0);
         JsonNode read = job.path("read");
@@ -84,7 +86,12 @@ final class DemoCommand implements Callable<Integer> {
                 after.maps() - before.maps(), after.unmaps() - before.unmaps(), after.commands() - before.commands(),
                 after.multiPageCommands() - before.multiPageCommands(),
                 after.contiguousMultiPageCommands() - before.contiguousMultiPageCommands(), after.faults() - before.faults(),
-                after.bytesRead() + after.bytesWritten() - before.bytesRead() - before.bytesWritten());
+                after.bytesRead() + after.bytesWritten() - before.bytesRead() - before.bytesWritten(),
+                delta(devBefore, devAfter, "prpCommands"), delta(devBefore, devAfter, "sglCommands"));
+    }
+
+    private static long delta(Map<String, Object> before, Map<String, Object> after, String key) {
+        return ((Number) after.getOrDefault(key, 0L)).longValue() - ((Number) before.getOrDefault(key, 0L)).longValue();
     }
 
     private boolean print(String kernel, List<PhaseResult> phases, long millis) throws Exception {
@@ -93,7 +100,7 @@ final class DemoCommand implements Callable<Integer> {
         long faults = phases.stream().mapToLong(PhaseResult::faults).sum();
         long errors = phases.stream().mapToLong(PhaseResult::fioErrors).sum();
         boolean twoStep = large.probe("dma_iova_link") > 0;
-        boolean clean = twoStep && faults == 0 && errors == 0;
+        boolean clean = faults == 0 && errors == 0;
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("kernel", kernel);
@@ -101,7 +108,7 @@ final class DemoCommand implements Callable<Integer> {
             m.put("twoStepPath", twoStep);
             m.put("clean", clean);
             System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m));
-            return clean;
+            return clean && twoStep;
         }
         System.out.printf("%niovalab verdict — kernel %s, topology %s, nvme behind the vIOMMU (%.0f s)%n%n", kernel,
                 guest.topology, millis / 1000.0);
@@ -116,6 +123,8 @@ final class DemoCommand implements Callable<Integer> {
         row(fmt, "DMA_UNMAP per I/O", small.perIo(small.dmaUnmaps()), large.perIo(large.dmaUnmaps()));
         System.out.printf(fmt, "multi-page commands", small.multiPage(), large.multiPage());
         System.out.printf(fmt, "  in one contiguous IOVA range", small.contiguous(), large.contiguous());
+        System.out.printf(fmt, "commands with PRP / SGL", small.prpCommands() + " / " + small.sglCommands(),
+                large.prpCommands() + " / " + large.sglCommands());
         System.out.printf(fmt, "IOMMU faults", small.faults(), large.faults());
         System.out.printf(fmt, "bytes moved", small.bytes(), large.bytes());
         System.out.println("  fio");
@@ -128,8 +137,11 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println(twoStep
                 ? "  two-step DMA API: YES — 64 KiB requests went through dma_iova_link, and the device saw them as contiguous IOVA ranges"
                 : "  two-step DMA API: NO — no dma_iova_link for this device (kernel without the API, or the path was not taken)");
-        System.out.println(clean ? "  verdict: CLEAN" : "  verdict: NOT CLEAN (faults " + faults + ", fio errors " + errors + ")");
-        return clean;
+        System.out.println(clean ? "  no IOMMU faults, no I/O errors"
+                : "  NOT CLEAN: " + faults + " IOMMU faults, " + errors + " fio errors");
+        System.out.println(clean && twoStep ? "  verdict: CLEAN, two-step path taken"
+                : "  verdict: " + (clean ? "clean, but the two-step path was not taken" : "NOT CLEAN"));
+        return clean && twoStep;
     }
 
     private static void row(String fmt, String what, double a, double b) {

@@ -19,10 +19,12 @@ import java.util.Map;
  * @param contiguous      of those, commands whose data was one contiguous IOVA range
  * @param faults          IOMMU faults
  * @param bytes           data bytes moved
+ * @param prpCommands     NVMe commands whose data pointer was a PRP (list)
+ * @param sglCommands     NVMe commands whose data pointer was an SGL
  */
 record PhaseResult(String name, Map<String, Long> probes, long ios, double iops, double bandwidthKiB, double p50Micros,
                    double p99Micros, long fioErrors, long dmaMaps, long dmaUnmaps, long commands, long multiPage,
-                   long contiguous, long faults, long bytes) {
+                   long contiguous, long faults, long bytes, long prpCommands, long sglCommands) {
 
     long probe(String f) {
         return probes.getOrDefault(f, 0L);

@@ -1,27 +1,26 @@
 package io.iovalab.transport;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
- * A frame the transport could not accept. {@link #recoverable()} frames were consumed whole, so
- * the stream is still in sync and the connection can go on after an error reply.
+ * A frame the transport refused. Its descriptors are already closed. After a
+ * {@link #recoverable()} one the whole message was consumed and the stream is still in sync,
+ * so the connection can go on (after an error reply); after any other the position of the next
+ * message is unknown and the connection must be closed.
  */
-public final class FrameException extends IOException {
-    private final boolean recoverable;
-    private final java.nio.ByteBuffer header;
+public abstract sealed class FrameException extends IOException permits FrameSizeException, TooManyFdsException {
+    private final ByteBuffer header;
 
-    public FrameException(String message, boolean recoverable, java.nio.ByteBuffer header) {
+    FrameException(String message, ByteBuffer header) {
         super(message);
-        this.recoverable = recoverable;
         this.header = header;
     }
 
-    public boolean recoverable() {
-        return recoverable;
-    }
+    public abstract boolean recoverable();
 
-    /** The offending frame's header, for the error reply. */
-    public java.nio.ByteBuffer header() {
-        return header;
+    /** The offending message's 16-byte header (little-endian, a private copy), for the error reply. */
+    public ByteBuffer header() {
+        return header.duplicate().order(header.order());
     }
 }

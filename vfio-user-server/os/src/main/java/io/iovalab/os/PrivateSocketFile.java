@@ -27,6 +27,9 @@ final class PrivateSocketFile {
     static Fd listen(Path path, int backlog) throws IOException {
         Path target = path.toAbsolutePath();
         UnixSocket.checkPathLength(target);
+        if (!Files.isDirectory(target.getParent())) {
+            throw new java.nio.file.NoSuchFileException(target.toString(), null, "its directory does not exist");
+        }
         if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new FileAlreadyExistsException(target.toString(), null, "exists; not replaced");
         }

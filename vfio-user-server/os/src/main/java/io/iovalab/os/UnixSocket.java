@@ -315,9 +315,9 @@ public final class UnixSocket {
 
     /**
      * One recvmsg(MSG_CMSG_CLOEXEC) of at most {@code len} bytes into the native segment
-     * {@code buf}, with a control buffer for {@code maxFds} descriptors (0: none accepted).
-     * Descriptors beyond that are closed by the kernel and reported as
-     * {@link Received#fdsTruncated()}; the ones that did arrive are returned and owned by the
+     * {@code buf}, accepting at most {@code maxFds} descriptors (0: none). Descriptors beyond
+     * that are closed (by the kernel, MSG_CTRUNC, or here) and reported as
+     * {@link Received#fdsTruncated()}; the first {@code maxFds} are returned and owned by the
      * caller in every case.
      */
     public static Received receive(Fd sock, MemorySegment buf, long len, int maxFds) throws OsException {
@@ -342,7 +342,16 @@ public final class UnixSocket {
                     throw Libc.fail("recvmsg", err);
                 }
                 Fd[] fds = space > 0 ? MsgHdr.receivedFds(msg, ctl) : new Fd[0];
-                return new Received(r, fds, (MsgHdr.flags(msg) & Libc.MSG_CTRUNC) != 0);
+                boolean truncated = (MsgHdr.flags(msg) & Libc.MSG_CTRUNC) != 0;
+                if (fds.length > maxFds) {
+                    // CMSG_SPACE rounds up to 8 bytes, so an odd maxFds leaves room for one more
+                    for (int i = maxFds; i < fds.length; i++) {
+                        fds[i].close();
+                    }
+                    fds = java.util.Arrays.copyOf(fds, maxFds);
+                    truncated = true;
+                }
+                return new Received(r, fds, truncated);
             }
         } catch (OsException e) {
             throw e;

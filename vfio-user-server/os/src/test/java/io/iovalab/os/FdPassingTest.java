@@ -128,6 +128,21 @@ class FdPassingTest {
     }
 
     @Test
+    void an_odd_limit_is_exact_although_the_control_buffer_has_room_for_one_more() throws Exception {
+        int before = Process.openFdCount();
+        Fd[] pair = UnixSocket.pair();
+        try (Fd a = pair[0]; Fd b = pair[1]; Fd e1 = EventFd.create(true); Fd e2 = EventFd.create(true);
+             Arena arena = Arena.ofConfined()) {
+            UnixSocket.send(a, new MemorySegment[] {bytes(arena, "x")}, e1, e2);
+            UnixSocket.Received r = UnixSocket.receive(b, arena.allocate(8), 8, 1);
+            assertEquals(1, r.fds().length);
+            assertTrue(r.fdsTruncated());
+            Fd.closeAll(r.fds());
+        }
+        assertEquals(before, Process.openFdCount(), "the extra descriptor was closed");
+    }
+
+    @Test
     void a_large_message_through_small_buffers_arrives_whole_with_its_fd_first() throws Exception {
         Fd[] pair = UnixSocket.pair();
         int size = 3 << 20;

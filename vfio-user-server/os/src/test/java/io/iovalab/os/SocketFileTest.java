@@ -46,6 +46,13 @@ class SocketFileTest {
     }
 
     @Test
+    void a_missing_directory_is_named_in_the_error(@TempDir Path dir) {
+        Path p = dir.resolve("missing/s.sock");
+        java.nio.file.NoSuchFileException e = assertThrows(java.nio.file.NoSuchFileException.class, () -> UnixSocket.listen(p, 1));
+        assertTrue(e.getMessage().contains("its directory does not exist"), e.getMessage());
+    }
+
+    @Test
     void a_path_too_long_for_sun_path_is_a_clear_error(@TempDir Path dir) throws Exception {
         Path p = dir.resolve("x".repeat(UnixSocket.MAX_PATH_BYTES));
         OsException e = assertThrows(OsException.class, () -> UnixSocket.listen(p, 1));

@@ -2,6 +2,7 @@ package io.iovalab.pci;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 import static io.iovalab.pci.PciRegs.*;
 
@@ -10,51 +11,48 @@ import static io.iovalab.pci.PciRegs.*;
  * {@link #builder()}; the server forwards config and BAR accesses to it.
  *
  * <p>Config space and interrupt state share one lock: the message thread writes config while
- * device threads raise interrupts that depend on it (MSI-X enable, function mask, INTx disable).
+ * device threads raise interrupts that depend on it (MSI-X Enable and Function Mask, MSI mask
+ * bits, INTx Disable). Device {@link RegionHandler}s and the {@link PciListener} are called
+ * without that lock held.
  */
 public final class PciFunction {
     final Object lock = new Object();
-    final ConfigSpace config;
+    private final ConfigSpace config;
     private final Bar[] bars;
-    final int interruptPin;
-    final int msiCap;
-    final int msiVectors;
-    final boolean msiPerVectorMask;
-    final int msixCap;
-    final int msixVectors;
-    final int msixTableBar;
-    final long msixTableOffset;
-    final int msixPbaBar;
-    final long msixPbaOffset;
-    private final int pcieCap;
     private final List<Capability> capabilities;
+    final int interruptPin;
+    final int msiVectors;
+    final int msixVectors;
+    private final int pmCap;
+    private final int msiCap;
+    private final int msiMaskReg;
+    private final int msixCap;
+    private final int msixTableBar;
+    private final long msixTableOffset;
+    private final int msixPbaBar;
+    private final long msixPbaOffset;
+    private final int pcieCap;
     private final InterruptController interrupts;
-    private volatile PciListener listener = new PciListener() {
-        @Override
-        public void busMasterChanged(boolean enabled) {
-        }
+    private volatile PciListener listener;
 
-        @Override
-        public void functionLevelReset() {
-        }
-    };
-
-    private PciFunction(Builder b, ConfigSpace config, List<Capability> caps, int msiCap, int msixCap, int pcieCap) {
-        this.config = config;
+    private PciFunction(Builder b, ConfigLayout.Layout layout) {
+        this.config = layout.config();
         this.bars = b.bars.clone();
+        this.capabilities = layout.capabilities();
         this.interruptPin = b.interruptPin;
-        this.msiCap = msiCap;
         this.msiVectors = b.msiVectors;
-        this.msiPerVectorMask = b.msiPerVectorMask;
-        this.msixCap = msixCap;
         this.msixVectors = b.msixVectors;
+        this.pmCap = layout.pmCap();
+        this.msiCap = layout.msiCap();
+        this.msiMaskReg = !b.msiPerVectorMask ? 0 : msiCap + (b.msi64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32);
+        this.msixCap = layout.msixCap();
         this.msixTableBar = b.msixTableBar;
         this.msixTableOffset = b.msixTableOffset;
         this.msixPbaBar = b.msixPbaBar;
         this.msixPbaOffset = b.msixPbaOffset;
-        this.pcieCap = pcieCap;
-        this.capabilities = List.copyOf(caps);
+        this.pcieCap = layout.pcieCap();
         this.interrupts = new InterruptController(this);
+        this.listener = new SelfResetting();
     }
 
     public static Builder builder() {
@@ -79,11 +77,12 @@ public final class PciFunction {
         }
     }
 
+    /** The BAR registered at {@code index}; null when absent or the upper half of a 64-bit BAR. */
     public Bar bar(int index) {
         return index >= 0 && index < 6 ? bars[index] : null;
     }
 
-    /** Capabilities as laid out, for tests and inspection. */
+    /** Capabilities as laid out, standard ones first, for tests and inspection. */
     public List<Capability> capabilities() {
         return capabilities;
     }
@@ -94,173 +93,158 @@ public final class PciFunction {
         return config.size();
     }
 
+    /** The server; until one is set, an FLR only resets the config space. */
     public void setListener(PciListener l) {
-        listener = l;
+        listener = Objects.requireNonNull(l, "listener");
     }
 
     public void configRead(long offset, byte[] dst, int dstOffset, int count) {
         checkConfig(offset, count);
+        Objects.checkFromIndexSize(dstOffset, count, dst.length);
         synchronized (lock) {
             System.arraycopy(config.data, (int) offset, dst, dstOffset, count);
         }
     }
 
+    /**
+     * Applies a config write through the RO/RW/RW1C masks, then the side effects: Command
+     * (decode, bus master, INTx Disable), PMCSR power state, MSI/MSI-X control and masks, PCIe
+     * Device Control "Initiate FLR". Listener calls follow, outside the lock.
+     */
     public void configWrite(long offset, byte[] src, int srcOffset, int count) {
         checkConfig(offset, count);
-        int off = (int) offset;
+        Objects.checkFromIndexSize(srcOffset, count, src.length);
         boolean masterBefore;
         boolean masterAfter;
-        boolean flr = false;
-        boolean msixBefore;
-        boolean msixAfter;
-        boolean msixMaskAfter = false;
+        int msixBefore;
+        int msixAfter;
+        boolean flr;
         synchronized (lock) {
-            masterBefore = (config.get16(PCI_COMMAND) & PCI_COMMAND_MASTER) != 0;
-            msixBefore = msixControlBits() != 0 && (msixControlBits() & PCI_MSIX_FLAGS_ENABLE) != 0;
-            boolean msixMaskBefore = (msixControlBits() & PCI_MSIX_FLAGS_MASKALL) != 0;
-            config.write(off, src, srcOffset, count);
-            if (pcieCap != 0 && overlaps(off, count, pcieCap + PCI_EXP_DEVCTL + 1, 1)
-                    && (config.get16(pcieCap + PCI_EXP_DEVCTL) & PCI_EXP_DEVCTL_BCR_FLR) != 0) {
-                // "Initiate FLR" always reads back 0; the reset itself happens below, outside the lock
-                config.set16(pcieCap + PCI_EXP_DEVCTL, config.get16(pcieCap + PCI_EXP_DEVCTL) & ~PCI_EXP_DEVCTL_BCR_FLR);
-                flr = true;
+            masterBefore = masterLocked();
+            msixBefore = msixControlLocked();
+            int pmcsrBefore = pmCap != 0 ? config.get16(pmCap + PCI_PM_CTRL) : 0;
+            config.write((int) offset, src, srcOffset, count);
+            if (pmCap != 0) {
+                fixPowerState(pmcsrBefore);
             }
-            masterAfter = (config.get16(PCI_COMMAND) & PCI_COMMAND_MASTER) != 0;
-            int ctl = msixControlBits();
-            msixAfter = (ctl & PCI_MSIX_FLAGS_ENABLE) != 0;
-            msixMaskAfter = (ctl & PCI_MSIX_FLAGS_MASKALL) != 0;
-            if (msixAfter && !msixMaskAfter && (msixMaskBefore || !msixBefore)) {
-                interrupts.deliverPendingLocked();
+            if (msiCap != 0) {
+                clampMultipleMessageEnable();
             }
-            if ((config.get16(PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) != 0) {
-                interrupts.intxDisabledLocked();
-            }
+            flr = takeFlrRequest();
+            interrupts.configWrittenLocked();
+            masterAfter = masterLocked();
+            msixAfter = msixControlLocked();
         }
+        PciListener l = listener;
         if (masterBefore != masterAfter) {
-            listener.busMasterChanged(masterAfter);
+            l.busMasterChanged(masterAfter);
         }
         if (msixBefore != msixAfter) {
-            listener.msixEnableChanged(msixAfter, msixMaskAfter);
+            l.msixEnableChanged((msixAfter & PCI_MSIX_FLAGS_ENABLE) != 0, (msixAfter & PCI_MSIX_FLAGS_MASKALL) != 0);
         }
         if (flr) {
-            listener.functionLevelReset();
+            l.functionLevelReset();
         }
     }
 
-    private int msixControlBits() {
-        return msixCap == 0 ? 0 : config.get16(msixCap + PCI_MSIX_FLAGS);
+    /** D1 and D2 are not supported: such a write completes but changes nothing (PCI PM 1.2). */
+    private void fixPowerState(int pmcsrBefore) {
+        int pmcsr = config.get16(pmCap + PCI_PM_CTRL);
+        int state = pmcsr & PCI_PM_CTRL_STATE_MASK;
+        if (state != PCI_D0 && state != PCI_D3HOT) {
+            config.set16(pmCap + PCI_PM_CTRL, (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | (pmcsrBefore & PCI_PM_CTRL_STATE_MASK));
+        }
     }
 
-    boolean msixEnabledLocked() {
-        return (msixControlBits() & PCI_MSIX_FLAGS_ENABLE) != 0;
+    /** Multiple Message Enable never exceeds Multiple Message Capable. */
+    private void clampMultipleMessageEnable() {
+        int ctl = config.get16(msiCap + PCI_MSI_FLAGS);
+        int mmc = (ctl & PCI_MSI_FLAGS_QMASK) >> 1;
+        int mme = (ctl & PCI_MSI_FLAGS_QSIZE) >> 4;
+        if (mme > mmc) {
+            config.set16(msiCap + PCI_MSI_FLAGS, (ctl & ~PCI_MSI_FLAGS_QSIZE) | mmc << 4);
+        }
     }
 
-    boolean msixMaskedLocked() {
-        return (msixControlBits() & PCI_MSIX_FLAGS_MASKALL) != 0;
-    }
-
-    boolean msiEnabledLocked() {
-        return msiCap != 0 && (config.get16(msiCap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE) != 0;
-    }
-
-    /** Vectors the guest enabled with Multiple Message Enable. */
-    int msiEnabledVectorsLocked() {
-        return 1 << ((config.get16(msiCap + PCI_MSI_FLAGS) >> 4) & 7);
-    }
-
-    boolean msiVectorMaskedLocked(int vector) {
-        if (!msiPerVectorMask) {
+    /** "Initiate Function Level Reset" always reads back 0; the reset runs after the lock is released. */
+    private boolean takeFlrRequest() {
+        if (pcieCap == 0) {
             return false;
         }
-        int maskOff = msiCap + 0x10; // 64-bit layout: mask bits at +0x10
-        return (config.get32(maskOff) & (1 << vector)) != 0;
-    }
-
-    boolean intxDisabledLocked() {
-        return (config.get16(PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) != 0;
-    }
-
-    void setInterruptStatusLocked(boolean on) {
-        int st = config.get16(PCI_STATUS);
-        config.set16(PCI_STATUS, on ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT);
+        int devctl = config.get16(pcieCap + PCI_EXP_DEVCTL);
+        if ((devctl & PCI_EXP_DEVCTL_BCR_FLR) == 0) {
+            return false;
+        }
+        config.set16(pcieCap + PCI_EXP_DEVCTL, devctl & ~PCI_EXP_DEVCTL_BCR_FLR);
+        return true;
     }
 
     /** BAR read; the MSI-X table and PBA are served here, the rest by the device's handler. */
     public long regionRead(int barIndex, long offset, int width) {
         Bar bar = checkBar(barIndex, offset, width);
         if (!decodeEnabled(bar)) {
-            return width == 8 ? -1L : (1L << (8 * width)) - 1;
+            return BarAccess.ones(width); // master abort
         }
-        if (msixCap != 0) {
-            if (barIndex == msixTableBar && inside(offset, width, msixTableOffset, 16L * msixVectors)) {
-                return interrupts.tableRead(offset - msixTableOffset, width);
-            }
-            if (barIndex == msixPbaBar && inside(offset, width, msixPbaOffset, pbaSize())) {
-                return interrupts.pbaRead(offset - msixPbaOffset, width);
-            }
-        }
-        if (inMmapArea(bar, offset, width)) {
-            return sharedRead(bar, offset, width);
-        }
-        return bar.handler().read(offset, width);
+        return BarAccess.read(pieces(barIndex, bar), offset, width);
     }
 
+    /** BAR write; dropped when the BAR's decode is off. */
     public void regionWrite(int barIndex, long offset, int width, long value) {
         Bar bar = checkBar(barIndex, offset, width);
         if (!decodeEnabled(bar)) {
             return;
         }
-        if (msixCap != 0) {
-            if (barIndex == msixTableBar && inside(offset, width, msixTableOffset, 16L * msixVectors)) {
-                interrupts.tableWrite(offset - msixTableOffset, width, value);
-                return;
+        BarAccess.write(pieces(barIndex, bar), offset, width, value);
+    }
+
+    private BarAccess.Piece pieces(int barIndex, Bar bar) {
+        return new BarAccess.Piece() {
+            @Override
+            public long read(long offset, int width) {
+                if (inMsixTable(barIndex, offset, width)) {
+                    return interrupts.tableRead(offset - msixTableOffset, width);
+                }
+                if (inMsixPba(barIndex, offset, width)) {
+                    return interrupts.pbaRead(offset - msixPbaOffset, width);
+                }
+                if (BarAccess.mmapAreaOf(bar, offset, width) != null) {
+                    return BarAccess.sharedRead(bar, offset, width);
+                }
+                return bar.handler().read(offset, width);
             }
-            if (barIndex == msixPbaBar && inside(offset, width, msixPbaOffset, pbaSize())) {
-                return; // the PBA is read-only
+
+            @Override
+            public void write(long offset, int width, long value) {
+                if (inMsixTable(barIndex, offset, width)) {
+                    interrupts.tableWrite(offset - msixTableOffset, width, value);
+                } else if (inMsixPba(barIndex, offset, width)) {
+                    return; // the PBA is read-only
+                } else if (BarAccess.mmapAreaOf(bar, offset, width) != null) {
+                    BarAccess.sharedWrite(bar, offset, width, value);
+                } else {
+                    bar.handler().write(offset, width, value);
+                }
             }
-        }
-        if (inMmapArea(bar, offset, width)) {
-            sharedWrite(bar, offset, width, value);
-            return;
-        }
-        bar.handler().write(offset, width, value);
+        };
     }
 
-    long pbaSize() {
-        return 8L * ((msixVectors + 63) / 64);
+    private boolean inMsixTable(int barIndex, long offset, int width) {
+        return msixCap != 0 && barIndex == msixTableBar
+                && offset >= msixTableOffset && offset + width <= msixTableOffset + interrupts.msix.tableSize();
     }
 
-    private static boolean inMmapArea(Bar bar, long offset, int width) {
-        for (MmapArea a : bar.mmapAreas()) {
-            if (offset >= a.offset() && offset + width <= a.offset() + a.size()) {
-                return true;
-            }
-        }
-        return false;
+    private boolean inMsixPba(int barIndex, long offset, int width) {
+        return msixCap != 0 && barIndex == msixPbaBar
+                && offset >= msixPbaOffset && offset + width <= msixPbaOffset + interrupts.msix.pbaSize();
     }
 
-    private static long sharedRead(Bar bar, long offset, int width) {
-        var seg = bar.shared().segment();
-        long v = 0;
-        for (int i = 0; i < width; i++) {
-            v |= (seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, offset + i) & 0xffL) << (8 * i);
-        }
-        return v;
-    }
-
-    private static void sharedWrite(Bar bar, long offset, int width, long value) {
-        var seg = bar.shared().segment();
-        for (int i = 0; i < width; i++) {
-            seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, offset + i, (byte) (value >> (8 * i)));
-        }
-    }
-
+    /** Command IO/MEM decode, and D0: in D3hot a function answers config cycles only. */
     private boolean decodeEnabled(Bar bar) {
-        int cmd;
         synchronized (lock) {
-            cmd = config.get16(PCI_COMMAND);
+            int cmd = config.get16(PCI_COMMAND);
+            boolean on = (cmd & (bar.type() == Bar.Type.IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) != 0;
+            return on && (pmCap == 0 || (config.get16(pmCap + PCI_PM_CTRL) & PCI_PM_CTRL_STATE_MASK) == PCI_D0);
         }
-        return (cmd & (bar.type() == Bar.Type.IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) != 0;
     }
 
     private Bar checkBar(int index, long offset, int width) {
@@ -268,10 +252,10 @@ public final class PciFunction {
         if (bar == null) {
             throw new IllegalArgumentException("BAR" + index + " does not exist");
         }
-        if (width != 1 && width != 2 && width != 4 && width != 8) {
-            throw new IllegalArgumentException("access width " + width + " (1, 2, 4 or 8)");
+        if (width < 1 || width > 8) {
+            throw new IllegalArgumentException("access width " + width + " (1..8 bytes)");
         }
-        if (offset < 0 || offset + width > bar.size()) {
+        if (offset < 0 || offset > bar.size() - width) {
             throw new IllegalArgumentException("BAR" + index + " access at 0x" + Long.toHexString(offset) + "+" + width
                     + " beyond its size 0x" + Long.toHexString(bar.size()));
         }
@@ -279,21 +263,13 @@ public final class PciFunction {
     }
 
     private void checkConfig(long offset, int count) {
-        if (offset < 0 || count < 0 || offset + count > config.size()) {
+        if (offset < 0 || count < 0 || offset > config.size() - (long) count) {
             throw new IllegalArgumentException("config access at 0x" + Long.toHexString(offset) + "+" + count
                     + " beyond its size 0x" + Integer.toHexString(config.size()));
         }
     }
 
-    private static boolean inside(long off, int width, long start, long size) {
-        return off >= start && off + width <= start + size;
-    }
-
-    private static boolean overlaps(int off, int count, int start, int size) {
-        return off < start + size && start < off + count;
-    }
-
-    /** GET_IRQ_INFO counts per VFIO irq index. */
+    /** GET_IRQ_INFO counts per VFIO irq index; 0 when the function lacks it. */
     public int irqCount(int irqIndex) {
         return switch (irqIndex) {
             case IrqIndex.VFIO_PCI_INTX_IRQ_INDEX -> interruptPin != 0 ? 1 : 0;
@@ -305,86 +281,179 @@ public final class PciFunction {
         };
     }
 
-    /** Power-on state for DEVICE_RESET, FLR and a departed client. Sinks stay with the server. */
+    /**
+     * Power-on config and interrupt state for DEVICE_RESET, FLR and a departed client: BARs,
+     * Command, MSI/MSI-X control, the MSI-X table copy and pending bits. The sinks stay: they
+     * belong to the client's SET_IRQS state.
+     */
     public void resetConfig() {
         boolean wasMaster;
+        int msixBefore;
         synchronized (lock) {
-            wasMaster = (config.get16(PCI_COMMAND) & PCI_COMMAND_MASTER) != 0;
+            wasMaster = masterLocked();
+            msixBefore = msixControlLocked();
             config.reset();
             interrupts.resetLocked();
         }
+        PciListener l = listener;
         if (wasMaster) {
-            listener.busMasterChanged(false);
+            l.busMasterChanged(false);
+        }
+        if (msixBefore != 0) {
+            l.msixEnableChanged(false, false);
+        }
+    }
+
+    /** For tests that need a register state no access can produce (e.g. error bits to clear). */
+    ConfigSpace configSpace() {
+        return config;
+    }
+
+    // ---------------- state the interrupt controller reads, under the lock ----------------
+
+    private boolean masterLocked() {
+        return (config.get16(PCI_COMMAND) & PCI_COMMAND_MASTER) != 0;
+    }
+
+    /** Enable and Function Mask bits of MSI-X Message Control; 0 without MSI-X. */
+    private int msixControlLocked() {
+        return msixCap == 0 ? 0 : config.get16(msixCap + PCI_MSIX_FLAGS) & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+    }
+
+    boolean msixEnabledLocked() {
+        return (msixControlLocked() & PCI_MSIX_FLAGS_ENABLE) != 0;
+    }
+
+    boolean msixFunctionMaskedLocked() {
+        return (msixControlLocked() & PCI_MSIX_FLAGS_MASKALL) != 0;
+    }
+
+    boolean msiEnabledLocked() {
+        return msiCap != 0 && (config.get16(msiCap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE) != 0;
+    }
+
+    /** Vectors the guest granted with Multiple Message Enable. */
+    int msiEnabledVectorsLocked() {
+        return 1 << ((config.get16(msiCap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_QSIZE) >> 4);
+    }
+
+    int msiMaskBitsLocked() {
+        return msiMaskReg == 0 ? 0 : config.get32(msiMaskReg);
+    }
+
+    void setMsiPendingBitsLocked(int bits) {
+        if (msiMaskReg != 0) {
+            config.set32(msiMaskReg + 4, bits);
+        }
+    }
+
+    boolean intxDisabledLocked() {
+        return (config.get16(PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) != 0;
+    }
+
+    void setInterruptStatusLocked(boolean on) {
+        int st = config.get16(PCI_STATUS);
+        config.set16(PCI_STATUS, on ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT);
+    }
+
+    /** Until the server takes over, an FLR at least returns the config space to power-on. */
+    private final class SelfResetting implements PciListener {
+        @Override
+        public void busMasterChanged(boolean enabled) {
+        }
+
+        @Override
+        public void functionLevelReset() {
+            resetConfig();
         }
     }
 
     // ---------------- builder ----------------
 
+    /** Describes a function; {@link #build()} checks it and lays out the config space. */
     public static final class Builder {
-        private int vendorId = 0xffff;
-        private int deviceId = 0xffff;
-        private int subVendor;
-        private int subId;
-        private int classCode;
-        private int revision;
-        private int interruptPin;
-        private final Bar[] bars = new Bar[6];
-        private boolean pm;
-        private int msiVectors;
-        private boolean msiPerVectorMask;
-        private int msixVectors;
-        private int msixTableBar;
-        private long msixTableOffset;
-        private int msixPbaBar;
-        private long msixPbaOffset;
-        private boolean pcie;
-        private boolean flr;
-        private final List<byte[]> extCapBodies = new ArrayList<>();
-        private final List<int[]> extCapIds = new ArrayList<>();
+        record ExtCap(int id, int version, byte[] body) {
+        }
+
+        int vendorId = -1;
+        int deviceId;
+        int subVendor;
+        int subId;
+        int classCode;
+        int revision;
+        int interruptPin;
+        final Bar[] bars = new Bar[6];
+        boolean pm;
+        int msiVectors;
+        boolean msiPerVectorMask;
+        boolean msi64;
+        int msixVectors;
+        int msixTableBar;
+        long msixTableOffset;
+        int msixPbaBar;
+        long msixPbaOffset;
+        boolean pcie;
+        boolean flr;
+        final List<ExtCap> extCaps = new ArrayList<>();
+
+        private Builder() {
+        }
 
         public Builder vendorId(int id) {
-            vendorId = id & 0xffff;
+            if (id < 0 || id >= 0xffff) {
+                throw new IllegalArgumentException("vendor id 0x" + Integer.toHexString(id) + " (0x0000..0xfffe)");
+            }
+            vendorId = id;
             return this;
         }
 
         public Builder deviceId(int id) {
-            deviceId = id & 0xffff;
+            deviceId = u16("device id", id);
             return this;
         }
 
-        public Builder subsystem(int vendor, int id) {
-            subVendor = vendor & 0xffff;
-            subId = id & 0xffff;
+        public Builder subsystem(int vendorId, int id) {
+            subVendor = u16("subsystem vendor id", vendorId);
+            subId = u16("subsystem id", id);
             return this;
         }
 
         public Builder classCode(int baseClass, int subClass, int progIf) {
-            classCode = (baseClass & 0xff) << 16 | (subClass & 0xff) << 8 | (progIf & 0xff);
+            classCode = u8("base class", baseClass) << 16 | u8("sub-class", subClass) << 8 | u8("prog-if", progIf);
             return this;
         }
 
         public Builder revision(int rev) {
-            revision = rev & 0xff;
+            revision = u8("revision", rev);
             return this;
         }
 
+        /** 0 none, 1..4 INTA#..INTD#. */
         public Builder interruptPin(int pin) {
             if (pin < 0 || pin > 4) {
-                throw new IllegalArgumentException("interrupt pin " + pin + " (0 none, 1-4 INTA-INTD)");
+                throw new IllegalArgumentException("interrupt pin " + pin + " (0 none, 1-4 INTA#-INTD#)");
             }
             interruptPin = pin;
             return this;
         }
 
+        /** A MEMORY64 BAR takes {@code index} and {@code index + 1}. */
         public Builder bar(int index, Bar bar) {
+            Objects.requireNonNull(bar, "bar");
+            if (bar.handler() == null) {
+                throw new IllegalArgumentException("BAR" + index + " has no RegionHandler (use RegionHandler.NONE)");
+            }
             if (index < 0 || index > 5) {
-                throw new IllegalArgumentException("BAR index " + index);
+                throw new IllegalArgumentException("BAR index " + index + " (0..5)");
             }
             if (bar.type() == Bar.Type.MEMORY64 && index == 5) {
                 throw new IllegalArgumentException("a 64-bit BAR needs two registers; BAR5 has no partner");
             }
-            if (bars[index] != null || (index > 0 && bars[index - 1] != null && bars[index - 1].type() == Bar.Type.MEMORY64)) {
+            if (bars[index] != null) {
                 throw new IllegalArgumentException("BAR" + index + " is already taken");
+            }
+            if (index > 0 && bars[index - 1] != null && bars[index - 1].type() == Bar.Type.MEMORY64) {
+                throw new IllegalArgumentException("BAR" + index + " is the upper half of 64-bit BAR" + (index - 1));
             }
             if (bar.type() == Bar.Type.MEMORY64 && bars[index + 1] != null) {
                 throw new IllegalArgumentException("BAR" + (index + 1) + " is needed for the upper half of 64-bit BAR" + index);
@@ -393,26 +462,35 @@ public final class PciFunction {
             return this;
         }
 
+        /** PM capability: D0 and D3hot. */
         public Builder powerManagement() {
             pm = true;
             return this;
         }
 
+        /** MSI with a 64-bit message address; {@code vectors} is 1, 2, 4, 8, 16 or 32. */
         public Builder msi(int vectors, boolean perVectorMasking) {
+            return msi(vectors, perVectorMasking, true);
+        }
+
+        public Builder msi(int vectors, boolean perVectorMasking, boolean address64) {
             if (vectors < 1 || vectors > 32 || Integer.bitCount(vectors) != 1) {
                 throw new IllegalArgumentException("MSI vectors must be a power of two 1..32, got " + vectors);
             }
             msiVectors = vectors;
             msiPerVectorMask = perVectorMasking;
+            msi64 = address64;
             return this;
         }
 
+        /** MSI-X with {@code vectors} (1..2048); table and PBA offsets are 8-byte aligned, inside memory BARs. */
         public Builder msix(int vectors, int tableBar, long tableOffset, int pbaBar, long pbaOffset) {
             if (vectors < 1 || vectors > 2048) {
                 throw new IllegalArgumentException("MSI-X vectors must be 1..2048, got " + vectors);
             }
-            if (((tableOffset | pbaOffset) & 7) != 0) {
-                throw new IllegalArgumentException("MSI-X table and PBA offsets must be 8-byte aligned");
+            if (((tableOffset | pbaOffset) & 7) != 0 || tableOffset < 0 || pbaOffset < 0
+                    || tableOffset > 0xffff_fff8L || pbaOffset > 0xffff_fff8L) {
+                throw new IllegalArgumentException("MSI-X table and PBA offsets must be 8-byte aligned 32-bit values");
             }
             msixVectors = vectors;
             msixTableBar = tableBar;
@@ -422,152 +500,47 @@ public final class PciFunction {
             return this;
         }
 
+        /** PCI Express capability v2, endpoint; {@code functionLevelReset} sets Device Capabilities FLR. */
         public Builder pcieEndpoint(boolean functionLevelReset) {
             pcie = true;
             flr = functionLevelReset;
             return this;
         }
 
+        /** An extended capability (e.g. DSN, 0x0003) chained from 0x100; needs {@link #pcieEndpoint}. */
         public Builder extendedCapability(int capId, int version, byte[] body) {
-            if ((body.length & 3) != 0) {
-                throw new IllegalArgumentException("extended capability body must be a multiple of 4 bytes");
+            if (capId < 1 || capId > 0xffff) {
+                throw new IllegalArgumentException("extended capability id 0x" + Integer.toHexString(capId) + " (1..0xffff)");
             }
-            extCapIds.add(new int[] {capId & 0xffff, version & 0xf});
-            extCapBodies.add(body.clone());
+            if (version < 0 || version > 15) {
+                throw new IllegalArgumentException("extended capability version " + version + " (0..15)");
+            }
+            if ((body.length & 3) != 0) {
+                throw new IllegalArgumentException("extended capability body must be a multiple of 4 bytes, got "
+                        + body.length);
+            }
+            extCaps.add(new ExtCap(capId, version, body.clone()));
             return this;
         }
 
         public PciFunction build() {
-            if (!extCapIds.isEmpty() && !pcie) {
-                throw new IllegalArgumentException("extended capabilities need a PCI Express capability");
+            if (vendorId < 0) {
+                throw new IllegalArgumentException("vendorId is not set");
             }
-            for (int i = 0; i < 6; i++) {
-                if (bars[i] != null && bars[i].type() == Bar.Type.MEMORY64 && i + 1 < 6 && bars[i + 1] != null) {
-                    throw new IllegalArgumentException("BAR" + (i + 1) + " overlaps 64-bit BAR" + i);
-                }
+            if (!extCaps.isEmpty() && !pcie) {
+                throw new IllegalArgumentException("extended capabilities need a PCI Express capability (config space > 256 bytes)");
             }
             if (msixVectors > 0) {
-                checkMsixPlace("table", msixTableBar, msixTableOffset, 16L * msixVectors);
-                checkMsixPlace("PBA", msixPbaBar, msixPbaOffset, 8L * ((msixVectors + 63) / 64));
-                if (msixTableBar == msixPbaBar && msixTableOffset < msixPbaOffset + 8L * ((msixVectors + 63) / 64)
-                        && msixPbaOffset < msixTableOffset + 16L * msixVectors) {
+                long tableSize = (long) PCI_MSIX_ENTRY_SIZE * msixVectors;
+                long pbaSize = 8L * ((msixVectors + 63) / 64);
+                checkMsixPlace("table", msixTableBar, msixTableOffset, tableSize);
+                checkMsixPlace("PBA", msixPbaBar, msixPbaOffset, pbaSize);
+                if (msixTableBar == msixPbaBar && msixTableOffset < msixPbaOffset + pbaSize
+                        && msixPbaOffset < msixTableOffset + tableSize) {
                     throw new IllegalArgumentException("MSI-X table and PBA overlap");
                 }
             }
-            ConfigSpace cs = new ConfigSpace(pcie ? PCI_CFG_SPACE_EXP_SIZE : PCI_CFG_SPACE_SIZE);
-            cs.set16(PCI_VENDOR_ID, vendorId);
-            cs.set16(PCI_DEVICE_ID, deviceId);
-            cs.writableMask(PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER
-                    | PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
-            cs.w1cMask(PCI_STATUS, 2, PCI_STATUS_RW1C);
-            cs.set8(PCI_REVISION_ID, revision);
-            cs.set8(PCI_CLASS_PROG, classCode);
-            cs.set16(PCI_CLASS_PROG + 1, classCode >> 8);
-            cs.writableMask(PCI_CACHE_LINE_SIZE, 2, 0xffff);
-            cs.set16(PCI_SUBSYSTEM_VENDOR_ID, subVendor);
-            cs.set16(PCI_SUBSYSTEM_ID, subId);
-            cs.writableMask(PCI_INTERRUPT_LINE, 1, 0xff);
-            cs.set8(PCI_INTERRUPT_PIN, interruptPin);
-            for (int i = 0; i < 6; i++) {
-                Bar bar = bars[i];
-                if (bar == null) {
-                    continue;
-                }
-                int reg = PCI_BASE_ADDRESS_0 + 4 * i;
-                long sizeMask = ~(bar.size() - 1);
-                switch (bar.type()) {
-                    case IO -> {
-                        cs.set32(reg, PCI_BASE_ADDRESS_SPACE_IO);
-                        cs.writableMask(reg, 4, sizeMask & 0xfffffffcL);
-                    }
-                    case MEMORY32 -> {
-                        cs.set32(reg, bar.prefetchable() ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
-                        cs.writableMask(reg, 4, sizeMask & 0xfffffff0L);
-                    }
-                    case MEMORY64 -> {
-                        cs.set32(reg, PCI_BASE_ADDRESS_MEM_TYPE_64 | (bar.prefetchable() ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0));
-                        cs.writableMask(reg, 4, sizeMask & 0xfffffff0L);
-                        cs.writableMask(reg + 4, 4, (sizeMask >>> 32) & 0xffffffffL);
-                    }
-                }
-            }
-            List<Capability> caps = new ArrayList<>();
-            int next = 0x40;
-            int msiAt = 0;
-            int msixAt = 0;
-            int pcieAt = 0;
-            if (pm) {
-                caps.add(new Capability(PCI_CAP_ID_PM, next, 8, false));
-                cs.set16(next + 2, 0x0003); // PMC: version 3
-                cs.set16(next + 4, 0x0008); // PMCSR: No_Soft_Reset
-                cs.writableMask(next + 4, 2, 0x0003); // PowerState D0..D3hot
-                next += 8;
-            }
-            if (msiVectors > 0) {
-                msiAt = next;
-                int mmc = Integer.numberOfTrailingZeros(msiVectors);
-                cs.set16(next + 2, PCI_MSI_FLAGS_64BIT | (msiPerVectorMask ? PCI_MSI_FLAGS_MASKBIT : 0) | mmc << 1);
-                cs.writableMask(next + 2, 2, PCI_MSI_FLAGS_ENABLE | 0x70);
-                cs.writableMask(next + 4, 4, 0xfffffffcL); // address low
-                cs.writableMask(next + 8, 4, 0xffffffffL); // address high
-                cs.writableMask(next + 12, 2, 0xffff);     // data
-                if (msiPerVectorMask) {
-                    cs.writableMask(next + 16, 4, msiVectors == 32 ? 0xffffffffL : (1L << msiVectors) - 1);
-                }
-                caps.add(new Capability(PCI_CAP_ID_MSI, next, 0x18, false));
-                next += 0x18;
-            }
-            if (msixVectors > 0) {
-                msixAt = next;
-                cs.set16(next + 2, msixVectors - 1);
-                cs.writableMask(next + 2, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-                cs.set32(next + 4, (int) msixTableOffset | msixTableBar);
-                cs.set32(next + 8, (int) msixPbaOffset | msixPbaBar);
-                caps.add(new Capability(PCI_CAP_ID_MSIX, next, 12, false));
-                next += 12;
-            }
-            if (pcie) {
-                next = (next + 3) & ~3;
-                pcieAt = next;
-                cs.set16(next + 2, 0x0002);                         // version 2, endpoint
-                cs.set32(next + PCI_EXP_DEVCAP, flr ? PCI_EXP_DEVCAP_FLR : 0);
-                cs.writableMask(next + PCI_EXP_DEVCTL, 2, 0x7fff | (flr ? PCI_EXP_DEVCTL_BCR_FLR : 0));
-                cs.set16(next + PCI_EXP_DEVCTL, 0x2810);            // relaxed ordering, no-snoop, 512 B read request
-                cs.w1cMask(next + PCI_EXP_DEVSTA, 2, 0x000f);
-                cs.set32(next + 12, 0x00000011);                    // Link Capabilities: 2.5 GT/s, x1
-                cs.writableMask(next + 16, 2, 0x0fff);              // Link Control
-                cs.set16(next + 18, 0x0011);                        // Link Status: 2.5 GT/s, x1
-                cs.writableMask(next + 0x28, 2, 0xffff);            // Device Control 2
-                cs.set32(next + 0x2c, 0x2);                         // Link Capabilities 2: 2.5 GT/s
-                caps.add(new Capability(PCI_CAP_ID_EXP, next, 0x3c, false));
-                next += 0x3c;
-            }
-            if (next > 0x100) {
-                throw new IllegalStateException("capabilities overflow the 256-byte header");
-            }
-            for (int i = 0; i < caps.size(); i++) {
-                Capability c = caps.get(i);
-                cs.set8(c.offset(), c.id());
-                cs.set8(c.offset() + 1, i + 1 < caps.size() ? caps.get(i + 1).offset() : 0);
-            }
-            if (!caps.isEmpty()) {
-                cs.set8(PCI_CAPABILITY_LIST, caps.get(0).offset());
-                cs.set16(PCI_STATUS, PCI_STATUS_CAP_LIST);
-            }
-            int ext = 0x100;
-            for (int i = 0; i < extCapIds.size(); i++) {
-                byte[] body = extCapBodies.get(i);
-                int nextExt = i + 1 < extCapIds.size() ? ext + 4 + body.length : 0;
-                cs.set32(ext, extCapIds.get(i)[0] | extCapIds.get(i)[1] << 16 | nextExt << 20);
-                System.arraycopy(body, 0, cs.data, ext + 4, body.length);
-                caps.add(new Capability(extCapIds.get(i)[0], ext, 4 + body.length, true));
-                ext += 4 + body.length;
-                if (ext > PCI_CFG_SPACE_EXP_SIZE) {
-                    throw new IllegalStateException("extended capabilities overflow config space");
-                }
-            }
-            cs.freeze();
-            return new PciFunction(this, cs, caps, msiAt, msixAt, pcieAt);
+            return new PciFunction(this, ConfigLayout.lay(this));
         }
 
         private void checkMsixPlace(String what, int barIndex, long offset, long size) {
@@ -575,14 +548,32 @@ public final class PciFunction {
             if (bar == null) {
                 throw new IllegalArgumentException("MSI-X " + what + " in BAR" + barIndex + ", which does not exist");
             }
+            if (bar.type() == Bar.Type.IO) {
+                throw new IllegalArgumentException("MSI-X " + what + " in BAR" + barIndex + ", an I/O BAR");
+            }
             if (offset + size > bar.size()) {
-                throw new IllegalArgumentException("MSI-X " + what + " does not fit in BAR" + barIndex);
+                throw new IllegalArgumentException("MSI-X " + what + " (0x" + Long.toHexString(offset) + "+0x"
+                        + Long.toHexString(size) + ") does not fit in BAR" + barIndex);
             }
             for (MmapArea a : bar.mmapAreas()) {
                 if (offset < a.offset() + a.size() && a.offset() < offset + size) {
                     throw new IllegalArgumentException("MSI-X " + what + " inside an mmap area of BAR" + barIndex);
                 }
             }
+        }
+
+        private static int u16(String what, int v) {
+            if (v < 0 || v > 0xffff) {
+                throw new IllegalArgumentException(what + " 0x" + Integer.toHexString(v) + " is not 16 bits");
+            }
+            return v;
+        }
+
+        private static int u8(String what, int v) {
+            if (v < 0 || v > 0xff) {
+                throw new IllegalArgumentException(what + " 0x" + Integer.toHexString(v) + " is not 8 bits");
+            }
+            return v;
         }
     }
 }

@@ -1,9 +1,10 @@
 package io.iovalab.pci;
 
 /**
- * A device's MMIO or I/O-port registers in one BAR. Offsets are BAR-relative; widths are 1, 2, 4
- * or 8 bytes and the framework splits anything else. Called on the message thread: return fast
- * and never wait for guest memory (hand work to a device thread).
+ * A device's MMIO or I/O-port registers in one BAR. Offsets are BAR-relative; every access is
+ * naturally aligned and 1, 2, 4 or 8 bytes wide (the framework splits anything else). Called on
+ * the message thread, only while the BAR's decode is enabled: return fast and never wait for
+ * guest memory (hand work to a device thread).
  */
 public interface RegionHandler {
 
@@ -19,7 +20,7 @@ public interface RegionHandler {
         }
     };
 
-    /** Little-endian value of {@code width} bytes at {@code offset}. */
+    /** Little-endian value of {@code width} bytes at {@code offset}; bits above the width are ignored. */
     long read(long offset, int width);
 
     void write(long offset, int width, long value);
