@@ -1,7 +1,6 @@
 package io.iovalab.nvme;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
@@ -90,10 +89,4 @@ final class Identify {
         b.set(JAVA_LONG_UNALIGNED, 4, 0x494f56414c41424cL);
         b.set(JAVA_LONG_UNALIGNED, 12, ns.nsid);
     }
-
-    static void zero(MemorySegment b) {
-        b.fill((byte) 0);
-    }
-
-    static final ValueLayout.OfInt INT = JAVA_INT_UNALIGNED;
 }

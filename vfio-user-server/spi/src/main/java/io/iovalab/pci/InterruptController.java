@@ -120,9 +120,10 @@ final class InterruptController implements Interrupts {
         f.setMsiPendingBitsLocked(msiPending);
     }
 
-    /** One event per assertion until the client unmasks (VFIO_IRQ_INFO_AUTOMASKED). */
+    /** One event per assertion until the client unmasks (VFIO_IRQ_INFO_AUTOMASKED); never with MSI/MSI-X on. */
     private void fireIntx() {
-        if (!intxAsserted || f.intxDisabledLocked() || sinks[VFIO_PCI_INTX_IRQ_INDEX].length == 0) {
+        if (!intxAsserted || f.intxDisabledLocked() || modeLocked() != Mode.INTX
+                || sinks[VFIO_PCI_INTX_IRQ_INDEX].length == 0) {
             return;
         }
         EventSink s = sinks[VFIO_PCI_INTX_IRQ_INDEX][0];

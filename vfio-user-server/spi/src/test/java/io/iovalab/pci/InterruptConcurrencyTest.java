@@ -24,6 +24,7 @@ class InterruptConcurrencyTest {
     private static PciFunction msixFunction() {
         PciFunction f = base().bar(0, Bar.memory32(4096, RegionHandler.NONE)).msix(2, 0, 0, 0, 0x800).build();
         write16(f, cap(f, PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE);
+        write16(f, PCI_COMMAND, PCI_COMMAND_MEMORY);
         return f;
     }
 
@@ -82,7 +83,6 @@ class InterruptConcurrencyTest {
     void de_assigned_and_masked_periods_leave_pending_bits_that_are_sent_once() throws Exception {
         PciFunction f = msixFunction();
         int ctl = cap(f, PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS;
-        write16(f, PCI_COMMAND, PCI_COMMAND_MEMORY);
         List<CountingSink> all = new ArrayList<>();
         CountingSink current = null;
         CountDownLatch go = new CountDownLatch(1);

@@ -136,6 +136,18 @@ class MsiAndIntxTest {
     }
 
     @Test
+    void an_asserted_intx_stays_silent_once_msix_is_enabled() {
+        PciFunction f = base().bar(0, Bar.memory32(4096, RegionHandler.NONE)).interruptPin(1).msix(1, 0, 0, 0, 0x100).build();
+        CountingSink intx = new CountingSink();
+        f.interrupts().setSinks(VFIO_PCI_INTX_IRQ_INDEX, 0, new EventSink[] {intx});
+        f.interrupts().signal(0);
+        assertEquals(1, intx.count());
+        write16(f, cap(f, PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE);
+        f.interrupts().unmask(VFIO_PCI_INTX_IRQ_INDEX, 0, 1);
+        assertEquals(1, intx.count(), "MSI-X enabled: the function must not use INTx");
+    }
+
+    @Test
     void err_and_req_triggers_go_to_their_sinks() {
         PciFunction f = base().pcieEndpoint(false).build();
         CountingSink err = new CountingSink();
