@@ -28,7 +28,9 @@ class NvmeTopologiesAndPersistenceTest {
                         + " --iodepth=32 --numjobs=2 --size=16M --offset_increment=32M --verify=crc32c --verify_fatal=1"
                         + " --group_reporting", Duration.ofSeconds(300)).requireSuccess("fio " + bs + " on " + topology);
             }
-            // what the device saw before fio (controller bring-up) is printed, not judged here: see the issue note
+            // Before fio, virtio-iommu (boot-bypass=off) blocks SeaBIOS's own NVMe probe: its admin-SQ fetch faults
+            // and SeaBIOS logs "Timeout at nvme_wait" on its debug console. That is the vIOMMU doing its job,
+            // so it is printed, not judged.
             System.out.println(topology + " faults before fio: " + server.iovaSpace().faults().recent());
             assertEquals(faultsBefore, server.iovaSpace().statistics().faults(),
                     () -> "IOMMU faults during fio: " + server.iovaSpace().faults().recent());
