@@ -19,8 +19,8 @@ final class CompareSummary {
             out.add(r.kernel() + ": " + Verdict.twoStep(r));
         }
         out.add(contiguity(a, b));
-        out.add("data pointers: " + Verdict.dataPointers(a) + " on " + a.kernel() + "; " + Verdict.dataPointers(b) + " on "
-                + b.kernel());
+        out.add("NVMe data pointers, " + a.large().name() + " commands: " + Verdict.dataPointers(a) + " on " + a.kernel() + "; "
+                + Verdict.dataPointers(b) + " on " + b.kernel());
         for (KernelRun r : List.of(a, b)) {
             out.add(r.kernel() + ": " + Verdict.cleanliness(r));
         }

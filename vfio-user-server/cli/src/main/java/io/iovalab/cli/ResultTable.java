@@ -93,8 +93,13 @@ final class ResultTable {
         return a;
     }
 
+    /** A release too wide for its column keeps its version (6.12.48+deb13-amd64 → 6.12.48); the title has it whole. */
     private static String shorten(String s, int width) {
-        return s.length() <= width ? s : s.substring(0, width - 1) + "…";
+        if (s.length() <= width) {
+            return s;
+        }
+        int cut = s.replaceAll("[-+].*", "").length();
+        return cut <= width ? s.substring(0, cut) : s.substring(0, width - 1) + "…";
     }
 
     private static String fixed2(double v) {

@@ -3,6 +3,7 @@ package io.iovalab.cli;
 import io.iovalab.qemu.GuestSession;
 import io.iovalab.server.VfioUserServer;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ final class StandardRun {
     static KernelRun run(MachineOptions machine, KernelChoice kernel, Path dir) throws Exception {
         List<String> devices = machine.devices.isEmpty() ? List.of(DEFAULT_DEVICE) : machine.devices;
         List<PhaseResult> phases = new ArrayList<>();
+        Files.createDirectories(dir);
         try (DeviceServers servers = DeviceServers.start(devices, dir)) {
             var g = machine.guest(dir, kernel);
             servers.sockets().forEach(g::vfioUser);

@@ -23,6 +23,6 @@ final class Verdict {
     /** How the NVMe commands of the large phase pointed at their data: PRP lists or SGL descriptors. */
     static String dataPointers(KernelRun run) {
         PhaseResult large = run.large();
-        return large.name() + " data pointers: " + large.prpCommands() + " PRP, " + large.sglCommands() + " SGL";
+        return large.prpCommands() + " PRP / " + large.sglCommands() + " SGL";
     }
 }
