@@ -13,7 +13,7 @@ final class CompareReport {
     static final String[][] COLOURS = {{"#fdae6b", "#e6550d"}, {"#9ecae1", "#3182bd"}};
 
     private static final List<String> MAP_CALLS = List.of("dma_iova_try_alloc", "dma_iova_link", "dma_map_phys",
-            "dma_map_page_attrs", "dma_map_sg_attrs");
+            "dma_map_page_attrs", "dma_map_sg_attrs", "dma_map_sgtable");
 
     private CompareReport() {
     }
@@ -66,7 +66,7 @@ final class CompareReport {
             }
             series.add(new SvgBarChart.Series(phase.name(), colours[p % colours.length], share));
         }
-        return SvgBarChart.render(run.kernel() + ": distinct IOVA ranges per command, % of commands", 560, 300, categories,
+        return SvgBarChart.render(run.kernel() + ": IOVA ranges per command (%)", 560, 300, categories,
                 series);
     }
 

@@ -19,7 +19,8 @@ final class CompareSummary {
             out.add(r.kernel() + ": " + Verdict.twoStep(r));
         }
         out.add(contiguity(a, b));
-        out.add("NVMe data pointers, " + a.large().name() + " commands: " + Verdict.dataPointers(a) + " on " + a.kernel() + "; "
+        String form = form(a.large()).equals(form(b.large())) ? "the same form on both, " : "differ, ";
+        out.add("NVMe data pointers for " + a.large().name() + ": " + form + Verdict.dataPointers(a) + " on " + a.kernel() + ", "
                 + Verdict.dataPointers(b) + " on " + b.kernel());
         for (KernelRun r : List.of(a, b)) {
             out.add(r.kernel() + ": " + Verdict.cleanliness(r));
@@ -34,6 +35,11 @@ final class CompareSummary {
                 a.large().name(), a.kernel(), cb, b.kernel());
         return (ca == cb ? "IOVA contiguity: no device-side difference, one contiguous range for "
                 : "IOVA contiguity differs: one contiguous range for ") + figures;
+    }
+
+    /** PRP, SGL, or mixed when the phase's commands used both. */
+    static String form(PhaseResult p) {
+        return p.sglCommands() == 0 ? "PRP" : p.prpCommands() == 0 ? "SGL" : "mixed";
     }
 
     static double contiguousShare(PhaseResult p) {

@@ -11,7 +11,7 @@ final class SvgBarChart {
     record Series(String name, String colour, double[] values) {
     }
 
-    private static final int TOP = 48;
+    private static final int TOP = 56;
     private static final int BOTTOM = 46;
     private static final int LEFT = 64;
     private static final int RIGHT = 12;
@@ -26,7 +26,7 @@ final class SvgBarChart {
                 max = Math.max(max, v);
             }
         }
-        double top = niceCeiling(max);
+        double top = niceCeiling(max * 1.05); // headroom for the value printed above the tallest bar
         int plotW = width - LEFT - RIGHT;
         int plotH = height - TOP - BOTTOM;
         StringBuilder b = new StringBuilder();
@@ -80,13 +80,13 @@ final class SvgBarChart {
         }
     }
 
-    /** 1, 2 or 5 times a power of ten, at or above {@code v}: gridlines land on round numbers. */
+    /** A round number at or above {@code v} whose quarters are round too: the four gridlines get short labels. */
     static double niceCeiling(double v) {
         if (v <= 0) {
             return 1;
         }
         double p = Math.pow(10, Math.floor(Math.log10(v)));
-        for (double m : new double[] {1, 2, 5, 10}) {
+        for (double m : new double[] {1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10}) {
             if (m * p >= v) {
                 return m * p;
             }

@@ -58,8 +58,10 @@ class CompareReportTest {
     void summary_says_when_contiguity_is_the_same_and_how_data_pointers_differ() {
         List<String> s = CompareSummary.lines(run("6.12", 0, 0), run("7.3", 1600, 24800));
         assertTrue(s.stream().anyMatch(l -> l.startsWith("IOVA contiguity: no device-side difference")), String.valueOf(s));
-        assertTrue(s.stream().anyMatch(l -> l.contains("1600 PRP / 0 SGL on 6.12") && l.contains("0 PRP / 1600 SGL on 7.3")),
+        assertTrue(s.stream().anyMatch(l -> l.contains("differ, 1600 PRP / 0 SGL on 6.12, 0 PRP / 1600 SGL on 7.3")),
                 String.valueOf(s));
+        List<String> same = CompareSummary.lines(run("6.12", 1600, 0), run("7.3", 1600, 24800));
+        assertTrue(same.stream().anyMatch(l -> l.contains("the same form on both, 0 PRP / 1600 SGL on 6.12")), String.valueOf(same));
         assertTrue(s.getFirst().contains("two-step DMA API: NO"), s.getFirst());
         assertTrue(s.get(1).contains("two-step DMA API: YES"), s.get(1));
     }
