@@ -24,8 +24,9 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = {"Run the standard workload on two kernels and compare them: a table here and one",
-                "self-contained HTML report with plots. Give two --kernel, each a built-in image name or a bzImage",
-                "(or tree) with its --modules; with none, the baseline image (6.12) is compared with the default (7.3).",
+                "self-contained HTML report with plots.",
+                "Give two --kernel, each a built-in image name or a bzImage (or tree) with its --modules;",
+                "with none, the baseline image (6.12) is compared with the default image (7.3).",
                 "Exit 0 when both runs are clean (no IOMMU faults, no I/O errors)."})
 final class CompareCommand implements Callable<Integer> {
     /**
@@ -34,8 +35,8 @@ final class CompareCommand implements Callable<Integer> {
      */
     static final class Side {
         @Option(names = "--kernel", paramLabel = "NAME|BZIMAGE|TREE", required = true,
-                description = {"A kernel to compare (give two): a built-in image name, baseline (6.12) or default (7.3),",
-                        "or your bzImage or kernel build tree (write ./baseline for a file of that name)."})
+                description = {"A kernel to compare (give two): baseline (6.12), default (7.3), or your bzImage or",
+                        "kernel build tree; write ./baseline for a file of that name."})
         String kernel;
 
         @Option(names = "--modules", paramLabel = "DIR",
