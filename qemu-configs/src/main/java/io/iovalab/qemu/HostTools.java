@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Installs the host packages provisioning needs (as root, with apt) when they are missing. */
-final class HostTools {
+/** Installs host packages (as root, with apt) when the commands they bring are missing. */
+public final class HostTools {
     private static final List<String[]> NEEDED = List.of(
             new String[] {"mmdebstrap", "mmdebstrap"},
             new String[] {"cpio", "cpio"},
@@ -15,9 +15,22 @@ final class HostTools {
     private HostTools() {
     }
 
-    static synchronized void ensure(Cache cache, Progress progress) throws IOException {
+    /** What provisioning needs: mmdebstrap, cpio, zstd, depmod. */
+    static void ensure(Cache cache, Progress progress) throws IOException {
+        ensure(NEEDED, cache, progress);
+    }
+
+    /**
+     * Installs {@code debianPackage} unless {@code command} is on the PATH; for tools only some
+     * callers need (the report test's chromium), so provisioning does not pull them in for everyone.
+     */
+    public static void ensureCommand(String command, String debianPackage, Cache cache, Progress progress) throws IOException {
+        ensure(List.<String[]>of(new String[] {command, debianPackage}), cache, progress);
+    }
+
+    private static synchronized void ensure(List<String[]> tools, Cache cache, Progress progress) throws IOException {
         List<String> missing = new ArrayList<>();
-        for (String[] t : NEEDED) {
+        for (String[] t : tools) {
             if (!Commands.onPath(t[0])) {
                 missing.add(t[1]);
             }

@@ -19,8 +19,8 @@ final class BootCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Logging.configure(false);
-        Path dir = guest.workDir != null ? guest.workDir : Files.createTempDirectory("iovalab-boot");
-        try (DeviceServers servers = DeviceServers.start(guest.devices, dir)) {
+        Path dir = guest.machine.workDir != null ? guest.machine.workDir : Files.createTempDirectory("iovalab-boot");
+        try (DeviceServers servers = DeviceServers.start(guest.machine.devices, dir)) {
             var g = guest.guest(dir).interactive(true);
             servers.sockets().forEach(g::vfioUser);
             try (GuestSession s = g.start()) {

@@ -6,13 +6,14 @@ import java.util.Map;
 
 /**
  * Guest-side evidence of the DMA path: fprobes with BTF arguments on the two-step API and on the
- * one-step dma_map_phys, each counted by a hist trigger filtered to one PCI device (kernel
- * reference §3.2 recipe (a)).
+ * one-step mappings, each counted by a hist trigger filtered to one PCI device (kernel reference
+ * §3.2 recipe (a)). dma_map_sgtable is probed on its own because 6.12's nvme maps multi-segment
+ * requests through it without passing dma_map_sg_attrs, so they would otherwise count as nothing.
  */
 final class GuestProbes {
     static final List<String> FUNCTIONS = List.of("dma_iova_try_alloc", "dma_iova_link", "dma_iova_sync",
             "dma_iova_unlink", "dma_iova_destroy", "hmm_dma_map_pfn", "dma_map_phys", "dma_map_page_attrs",
-            "dma_map_sg_attrs");
+            "dma_map_sg_attrs", "dma_map_sgtable");
 
     private GuestProbes() {
     }

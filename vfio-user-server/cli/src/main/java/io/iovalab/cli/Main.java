@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         description = {
                 "A vfio-user device-model backend: emulated PCI functions for a QEMU guest,",
                 "with every device DMA translated through iovalab's own IOMMU model."},
-        subcommands = {DemoCommand.class, ServeCommand.class, BootCommand.class, RunCommand.class, ProvisionCommand.class,
+        subcommands = {DemoCommand.class, CompareCommand.class, ServeCommand.class, BootCommand.class, RunCommand.class, ProvisionCommand.class,
                 DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -20,8 +20,7 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
-        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             line.getErr().println("iovalab: " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
             if (Boolean.getBoolean("iovalab.debug")) {
@@ -30,5 +29,12 @@ public final class Main {
             return 1;
         });
         return cl.execute(args);
+    }
+
+    /** The command tree as the launcher parses it (tests parse with this too). */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
     }
 }

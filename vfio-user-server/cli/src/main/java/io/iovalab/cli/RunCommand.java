@@ -32,8 +32,8 @@ final class RunCommand implements Callable<Integer> {
         Logging.configure(false);
         String text = script.size() == 1 && Files.isRegularFile(Path.of(script.getFirst()))
                 ? Files.readString(Path.of(script.getFirst())) : String.join(" ", script);
-        Path dir = guest.workDir != null ? guest.workDir : Files.createTempDirectory("iovalab-run");
-        try (DeviceServers servers = DeviceServers.start(guest.devices, dir)) {
+        Path dir = guest.machine.workDir != null ? guest.machine.workDir : Files.createTempDirectory("iovalab-run");
+        try (DeviceServers servers = DeviceServers.start(guest.machine.devices, dir)) {
             var g = guest.guest(dir);
             servers.sockets().forEach(g::vfioUser);
             try (GuestSession s = g.start()) {
