@@ -54,6 +54,10 @@ class NvmeFaultRecoveryGuestTest {
                     + " --output-format=terse --terse-version=3", Duration.ofSeconds(120));
             long fioMillis = (System.nanoTime() - t0) / 1_000_000;
             ExecResult dmesg = g.run("dmesg | grep -i nvme", Duration.ofSeconds(20));
+            JsonNode inspect;
+            try (ControlClient c = ControlClient.connect(socket)) {
+                inspect = c.inspect();
+            }
             tracer.close();
             reader.join();
 
@@ -79,6 +83,10 @@ class NvmeFaultRecoveryGuestTest {
                             && e.path("queue").asInt() == qid && e.path("statusName").asText().equals("Command Abort Requested")),
                     "the withheld command completed as aborted");
             assertEquals(0, server.device().faultInjector().active().size(), "count=1 is used up");
+            JsonNode state = inspect.path("state");
+            assertEquals(1L, state.path("aborts").asLong(), state.toString());
+            state.path("queues").forEach(q -> assertEquals(0, q.path("outstanding").size(), "nothing left outstanding: " + q));
+            assertTrue(inspect.path("iommu").path("mappings").size() > 0, "the guest's queues are mapped");
             assertEquals(0, server.iovaSpace().statistics().faults(), "IOMMU faults");
         }
     }
