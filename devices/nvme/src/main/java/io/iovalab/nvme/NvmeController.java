@@ -344,7 +344,8 @@ final class NvmeController implements RegionHandler {
         if (trace.enabled()) {
             traceCommand(sq.qid, cid);
         }
-        NvmeFaults.Rule fault = faults.onCommand(sq.qid, opcode);
+        // an AER completes only when an event happens: there is no completion to withhold or fail yet
+        NvmeFaults.Rule fault = sq.qid == 0 && opcode == Opcodes.ASYNC_EVENT_REQUEST ? null : faults.onCommand(sq.qid, opcode);
         if (fault != null && fault.kind().equals(NvmeFaults.FAIL_COMMAND)) {
             injected(fault, sq.qid, cid, "not executed, completed with " + Status.name(fault.status));
             stats.errors++;
