@@ -48,12 +48,30 @@ final class AdminCommands {
                 c.pendingAers.add(e.cid());
                 yield DEFERRED;
             }
-            case Opcodes.ABORT -> 1; // DW0 bit 0: the command was not aborted (we complete in order)
+            case Opcodes.ABORT -> abort(e);
             case Opcodes.KEEP_ALIVE -> 0;
             case Opcodes.DOORBELL_BUFFER_CONFIG -> doorbellBuffer(e);
             case Opcodes.FORMAT_NVM -> format(e);
             default -> throw new NvmeError(Status.INVALID_OPCODE | Status.DNR, "admin opcode 0x" + Integer.toHexString(e.opcode()));
         };
+    }
+
+    /**
+     * Abort (CDW10: SQID, CID). Commands run to completion in order, so the only ones still
+     * outstanding are those whose completion an injected fault holds back: such a command is
+     * completed now with Command Abort Requested and DW0 bit 0 clear ("aborted"). Any other
+     * command has completed already, which DW0 bit 0 set ("not aborted") tells the host.
+     */
+    private long abort(Sqe e) {
+        int sqid = e.dw(10) & 0xffff;
+        int cid = e.dw(10) >>> 16;
+        HeldCompletions.Held h = c.held.take(sqid, cid);
+        if (h == null || c.sqs[sqid] != h.sq()) {
+            return 1;
+        }
+        c.stats.aborts++;
+        c.post(h.sq().cq, h.sq(), cid, Status.ABORT_REQUESTED, 0);
+        return 0;
     }
 
     private void toHost(Sqe e, int len) throws NvmeError, DmaFault {

@@ -94,8 +94,20 @@ final class IoCommands {
         }
     }
 
+    /** An injected media error on the command's LBAs: the error a bad block gives, before any data moves. */
+    private void media(Sqe e, Namespace ns, boolean write) throws NvmeError {
+        long nlb = (e.dw(12) & 0xffff) + 1L;
+        NvmeFaults.Rule fault = c.faults.onMedia(ns.nsid, e.slba(), nlb, write);
+        if (fault != null) {
+            int status = write ? Status.WRITE_FAULT : Status.UNRECOVERED_READ_ERROR;
+            c.injected(fault, c.data.queue(), e.cid(), Status.name(status) + " for LBA " + e.slba() + "+" + nlb);
+            throw new NvmeError(status, "injected media error");
+        }
+    }
+
     private void transfer(Sqe e, Namespace ns, boolean read) throws NvmeError, DmaFault, IOException {
         long[] r = range(e, ns);
+        media(e, ns, !read);
         long maxBytes = 4096L << c.config.mdts();
         if (r[1] > maxBytes) {
             throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "transfer of " + r[1] + " bytes above MDTS");
@@ -148,6 +160,7 @@ final class IoCommands {
 
     private long compare(Sqe e, Namespace ns) throws NvmeError, DmaFault, IOException {
         long[] r = range(e, ns);
+        media(e, ns, false);
         if (r[1] > (4096L << c.config.mdts())) {
             throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "transfer above MDTS");
         }

@@ -6,13 +6,17 @@ import io.iovalab.iommu.DmaFault;
 import io.iovalab.pci.Interrupts;
 import io.iovalab.pci.PciFunction;
 import io.iovalab.pci.RegionHandler;
+import io.iovalab.spi.DeviceEvent;
+import io.iovalab.spi.DeviceTrace;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -59,6 +63,11 @@ final class NvmeController implements RegionHandler {
     long dbbufShadow;
     long dbbufEventIdx;
     final NvmeStats stats = new NvmeStats();
+    final NvmeFaults faults;
+    final HeldCompletions held = new HeldCompletions();
+    /** per CQ: when a delayed interrupt is due ({@link System#nanoTime()}), 0 if none */
+    final long[] interruptDue;
+    final DeviceTrace trace;
     final Features features;
     private final MemorySegment sqeBuf = Arena.ofAuto().allocate(Sqe.SIZE, 8);
     private final Sqe sqe = new Sqe(sqeBuf);
@@ -66,7 +75,7 @@ final class NvmeController implements RegionHandler {
     private final IoCommands io;
     final int allocatedIoQueues;
 
-    NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads) {
+    NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads, DeviceTrace trace) {
         this.config = config;
         this.namespaces = namespaces;
         this.dmaAccess = dma;
@@ -76,6 +85,9 @@ final class NvmeController implements RegionHandler {
         this.cqs = new CompletionQueue[config.maxQueues() + 1];
         this.sqTailDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
         this.cqHeadDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
+        this.faults = new NvmeFaults(config.maxQueues());
+        this.interruptDue = new long[config.maxQueues() + 1];
+        this.trace = trace;
         // CAP: MQES, CQR (contiguous queues required), TO = 10 s, DSTRD 0, CSS = NVM, MPSMIN = MPSMAX = 4 KiB
         this.cap = (config.mqes() - 1) | 1L << 16 | 20L << 24 | 1L << 37;
         this.features = new Features(config);
@@ -171,6 +183,11 @@ final class NvmeController implements RegionHandler {
         wake();
     }
 
+    /** CC, CSTS and INTMS as the host would read them, for inspection. */
+    int[] registers() {
+        return new int[] {cc, csts, intms};
+    }
+
     long doorbellWrites() {
         return doorbellWrites.get();
     }
@@ -199,12 +216,21 @@ final class NvmeController implements RegionHandler {
             if (c != ccApplied) {
                 applyCc(c);
             }
-            boolean busy = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0 && processQueues();
+            NvmeFaults.Rule fatal = faults.takeFatal();
+            if (fatal != null) {
+                csts |= CSTS_CFS; // injected: the worker is the only writer of CSTS.CFS
+                injected(fatal, -1, -1, "CSTS.CFS set");
+            }
+            boolean live = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0;
+            if (live) {
+                releaseDue();
+            }
+            boolean busy = live && processQueues();
             if (!busy) {
                 if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
                     continue; // the host moved a tail while we armed: more work
                 }
-                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(20));
+                LockSupport.parkNanos(this, sleepNanos());
             }
         }
     }
@@ -250,6 +276,8 @@ final class NvmeController implements RegionHandler {
 
     /** Controller reset: queues, pending events, shadow doorbells and features back to defaults. */
     void disable() {
+        held.clear(); // a reset aborts everything outstanding; the host requeues it
+        java.util.Arrays.fill(interruptDue, 0);
         java.util.Arrays.fill(sqs, null);
         java.util.Arrays.fill(cqs, null);
         for (int i = 0; i < sqTailDoorbell.length(); i++) {
@@ -312,6 +340,18 @@ final class NvmeController implements RegionHandler {
 
     private void execute(SubmissionQueue sq) {
         int cid = sqe.cid();
+        int opcode = sqe.opcode();
+        if (trace.enabled()) {
+            traceCommand(sq.qid, cid);
+        }
+        // an AER completes only when an event happens: there is no completion to withhold or fail yet
+        NvmeFaults.Rule fault = sq.qid == 0 && opcode == Opcodes.ASYNC_EVENT_REQUEST ? null : faults.onCommand(sq.qid, opcode);
+        if (fault != null && fault.kind().equals(NvmeFaults.FAIL_COMMAND)) {
+            injected(fault, sq.qid, cid, "not executed, completed with " + Status.name(fault.status));
+            stats.errors++;
+            post(sq.cq, sq, cid, fault.status, 0);
+            return;
+        }
         int status;
         int dw0 = 0;
         data.start(sq.qid, cid);
@@ -338,7 +378,56 @@ final class NvmeController implements RegionHandler {
         } finally {
             data.end();
         }
+        if (fault != null) {
+            // executed, but the host hears nothing (yet): outstanding until due, aborted or reset
+            long now = System.nanoTime();
+            boolean drop = fault.kind().equals(NvmeFaults.DROP_COMPLETION);
+            held.add(new HeldCompletions.Held(sq, cid, opcode, status, dw0, now, drop ? Long.MAX_VALUE : now + fault.nanos,
+                    fault.spec.toString()));
+            injected(fault, sq.qid, cid, drop ? "completion withheld" : "completion delayed " + fault.nanos / 1_000_000 + " ms");
+            return;
+        }
         post(sq.cq, sq, cid, status, dw0);
+    }
+
+    /** Posts held completions whose delay has run out (their SQ must still be the one they came from). */
+    private void releaseDue() {
+        for (HeldCompletions.Held h : held.takeDue(System.nanoTime())) {
+            SubmissionQueue sq = sqs[h.sq().qid];
+            if (sq != h.sq()) {
+                continue; // the SQ was deleted meanwhile: the command went with it
+            }
+            if (sq.cq.full()) {
+                held.add(h); // no room until the host consumes; retried on the next pass
+                continue;
+            }
+            post(sq.cq, sq, h.cid(), h.status(), h.dw0());
+        }
+        long now = System.nanoTime();
+        for (int q = 0; q < interruptDue.length; q++) {
+            if (interruptDue[q] != 0 && interruptDue[q] - now <= 0) {
+                interruptDue[q] = 0;
+                if (cqs[q] != null) {
+                    signal(cqs[q]);
+                }
+            }
+        }
+    }
+
+    /** How long the idle worker may sleep: until the next delayed completion or interrupt, at most 20 ms. */
+    private long sleepNanos() {
+        long sleep = TimeUnit.MILLISECONDS.toNanos(20);
+        long now = System.nanoTime();
+        long next = held.nextDue();
+        if (next != Long.MAX_VALUE) {
+            sleep = Math.min(sleep, Math.max(0, next - now));
+        }
+        for (long due : interruptDue) {
+            if (due != 0) {
+                sleep = Math.min(sleep, Math.max(0, due - now));
+            }
+        }
+        return Math.max(sleep, 1);
     }
 
     /** Writes a completion entry: DW0..2 first, then DW3 with the phase tag. */
@@ -358,6 +447,17 @@ final class NvmeController implements RegionHandler {
         } finally {
             ring.end();
         }
+        if (trace.enabled()) {
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("status", String.format("0x%03x", status & 0x7ff));
+            f.put("statusName", Status.name(status));
+            f.put("dnr", (status & Status.DNR) != 0);
+            f.put("dw0", Integer.toUnsignedLong(dw0));
+            f.put("sqHead", sq.head);
+            f.put("cq", cq.qid);
+            f.put("cqSlot", cq.tail);
+            trace.emit(DeviceEvent.COMPLETION, sq.qid, cid, f);
+        }
         cq.tail = (cq.tail + 1) % cq.size;
         if (cq.tail == 0) {
             cq.phase = !cq.phase;
@@ -368,12 +468,63 @@ final class NvmeController implements RegionHandler {
     }
 
     private void raise(CompletionQueue cq) {
+        if (interruptDue[cq.qid] != 0) {
+            return; // a delayed interrupt for this CQ is still to come and will cover these entries too
+        }
+        NvmeFaults.Rule fault = faults.onInterrupt(cq.qid);
+        if (fault != null) {
+            if (fault.kind().equals(NvmeFaults.DROP_INTERRUPT)) {
+                injected(fault, cq.qid, -1, "interrupt for CQ " + cq.qid + " (vector " + cq.vector + ") not raised");
+            } else {
+                interruptDue[cq.qid] = System.nanoTime() + fault.nanos;
+                injected(fault, cq.qid, -1, "interrupt for CQ " + cq.qid + " delayed " + fault.nanos / 1_000_000 + " ms");
+            }
+            return;
+        }
+        signal(cq);
+    }
+
+    private void signal(CompletionQueue cq) {
         Interrupts irq = function.interrupts();
         if (irq.mode() != Interrupts.Mode.MSIX && (intms & (1 << Math.min(cq.vector, 31))) != 0) {
             return; // INTMS masks the vector for INTx and MSI
         }
         stats.interrupts++;
+        if (trace.enabled()) {
+            trace.emit(DeviceEvent.INTERRUPT, cq.qid, -1, Map.of("vector", cq.vector, "mode", irq.mode().name()));
+        }
         irq.signal(cq.vector);
+    }
+
+    private void traceCommand(int qid, int cid) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("opcode", String.format("0x%02x", sqe.opcode()));
+        f.put("name", Opcodes.name(qid == 0, sqe.opcode()));
+        f.put("nsid", Integer.toUnsignedLong(sqe.nsid()));
+        if (qid != 0 && (sqe.opcode() == Opcodes.READ || sqe.opcode() == Opcodes.WRITE || sqe.opcode() == Opcodes.COMPARE
+                || sqe.opcode() == Opcodes.WRITE_ZEROES)) {
+            f.put("slba", sqe.slba());
+            f.put("nlb", (sqe.dw(12) & 0xffff) + 1);
+        }
+        if (qid == 0 && sqe.opcode() == Opcodes.ABORT) {
+            f.put("abortSqid", sqe.dw(10) & 0xffff);
+            f.put("abortCid", sqe.dw(10) >>> 16);
+        }
+        f.put("dataPointer", sqe.psdt() == 0 ? "PRP" : "SGL");
+        trace.emit(DeviceEvent.COMMAND, qid, cid, f);
+    }
+
+    /** Counts and traces an injected fault that fired. */
+    void injected(NvmeFaults.Rule fault, int queue, int cid, String effect) {
+        stats.injections++;
+        if (trace.enabled()) {
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("fault", fault.kind());
+            f.put("injection", fault.id);
+            f.put("spec", fault.spec.toString());
+            f.put("effect", effect);
+            trace.emit(DeviceEvent.INJECTION, queue, cid, f);
+        }
     }
 
     private void refreshTail(SubmissionQueue sq) {

@@ -4,6 +4,7 @@ import io.iovalab.pci.Bar;
 import io.iovalab.pci.PciFunction;
 import io.iovalab.pci.RegionHandler;
 import io.iovalab.spi.Device;
+import io.iovalab.spi.FaultInjector;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,16 +59,70 @@ final class NvmeDevice implements Device {
         m.put("cqFull", s.cqFull);
         m.put("mmioSqDoorbells", controller.doorbellWrites());
         m.put("commands", s.commands);
+        m.put("injections", s.injections);
+        m.put("aborts", s.aborts);
+        int[] regs = controller.registers();
+        m.put("cc", String.format("0x%08x", regs[0]));
+        m.put("csts", String.format("0x%08x", regs[1]));
+        m.put("fatal", (regs[1] & NvmeRegs.CSTS_CFS) != 0);
+        m.put("interruptMode", function.interrupts().mode().name());
+        m.put("intms", String.format("0x%08x", regs[2]));
+        // read racily from the worker's state: a snapshot for a person, not for arithmetic
+        long now = System.nanoTime();
+        List<HeldCompletions.Held> held = controller.held.snapshot();
         List<Map<String, Object>> queues = new ArrayList<>();
         for (SubmissionQueue sq : controller.sqs) {
-            if (sq != null) {
-                queues.add(Map.of("qid", sq.qid, "size", sq.size, "head", sq.head, "tail", sq.tail, "commands", sq.commands,
-                        "cq", sq.cq.qid, "cqTail", sq.cq.tail, "cqHead", sq.cq.head));
+            if (sq == null) {
+                continue;
             }
+            CompletionQueue cq = sq.cq;
+            Map<String, Object> q = new LinkedHashMap<>();
+            q.put("qid", sq.qid);
+            q.put("size", sq.size);
+            q.put("head", sq.head);
+            q.put("tail", sq.tail);
+            q.put("commands", sq.commands);
+            q.put("cq", cq.qid);
+            q.put("cqHead", cq.head);
+            q.put("cqTail", cq.tail);
+            q.put("phase", cq.phase ? 1 : 0);
+            q.put("vector", cq.vector);
+            q.put("interruptsEnabled", cq.interruptsEnabled);
+            q.put("interruptDelayed", controller.interruptDue[cq.qid] != 0);
+            List<Map<String, Object>> outstanding = new ArrayList<>();
+            for (HeldCompletions.Held h : held) {
+                if (h.sq() == sq) {
+                    outstanding.add(outstanding(h.cid(), Opcodes.name(sq.qid == 0, h.opcode()), now - h.heldAtNanos(), h.fault()));
+                }
+            }
+            q.put("outstanding", outstanding);
+            if (sq.qid == 0) {
+                // AERs wait for an event by design; their ids live in a worker-only deque
+                q.put("asyncEventRequests", controller.pendingAers.size());
+            }
+            queues.add(q);
         }
         m.put("shadowDoorbells", controller.dbbufShadow != 0);
         m.put("queues", queues);
         return m;
+    }
+
+    private static Map<String, Object> outstanding(int cid, String opcode, long ageNanos, String fault) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("cid", cid);
+        o.put("opcode", opcode);
+        if (ageNanos >= 0) {
+            o.put("ageMillis", ageNanos / 1_000_000);
+        }
+        if (fault != null) {
+            o.put("heldBy", fault);
+        }
+        return o;
+    }
+
+    @Override
+    public FaultInjector faultInjector() {
+        return controller.faults;
     }
 
     @Override

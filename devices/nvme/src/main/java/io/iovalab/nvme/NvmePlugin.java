@@ -80,6 +80,6 @@ public final class NvmePlugin implements DevicePlugin {
             list.forEach(ns -> ns.backend.close());
             throw new DeviceConfigException("nvme: cannot open the backend file: " + e.getMessage(), e);
         }
-        return new NvmeDevice(new NvmeController(c, list, context.dma(), context.threads("nvme")));
+        return new NvmeDevice(new NvmeController(c, list, context.dma(), context.threads("nvme"), context.trace()));
     }
 }

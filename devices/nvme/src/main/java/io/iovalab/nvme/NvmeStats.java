@@ -15,4 +15,6 @@ final class NvmeStats {
     long interrupts;
     long cqFull;
     long invalidDoorbells;
+    long injections;
+    long aborts;
 }

@@ -1,5 +1,6 @@
 package io.iovalab.cli;
 
+import io.iovalab.control.ControlServer;
 import io.iovalab.server.DeviceRegistry;
 import io.iovalab.server.ServerOptions;
 import io.iovalab.server.VfioUserServer;
@@ -11,9 +12,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The iovalab servers of one guest, started before QEMU (which connects at realize). */
+/**
+ * The iovalab servers of one guest, started before QEMU (which connects at realize), each with
+ * its control socket so {@code iovalab inject/trace/inspect} reach it while the guest runs.
+ */
 final class DeviceServers implements AutoCloseable {
     final List<VfioUserServer> servers = new ArrayList<>();
+    final List<ControlServer> controls = new ArrayList<>();
 
     static DeviceServers start(List<String> devices, Path dir) throws IOException, DeviceConfigException {
         DeviceServers d = new DeviceServers();
@@ -23,7 +28,9 @@ final class DeviceServers implements AutoCloseable {
                 DeviceConfig config = DeviceConfig.parse(devices.get(i));
                 String name = config.type() + i;
                 ServerOptions o = new ServerOptions(dir.resolve(name + ".sock"), config, name, 16, 1 << 20, 1 << 20);
-                d.servers.add(VfioUserServer.start(o, registry));
+                VfioUserServer server = VfioUserServer.start(o, registry);
+                d.servers.add(server);
+                d.controls.add(ControlServer.start(server));
             }
         } catch (IOException | DeviceConfigException | RuntimeException e) {
             d.close();
@@ -38,6 +45,7 @@ final class DeviceServers implements AutoCloseable {
 
     @Override
     public void close() {
+        controls.forEach(ControlServer::close);
         servers.forEach(VfioUserServer::close);
     }
 }

@@ -10,8 +10,9 @@ import picocli.CommandLine.Command;
         description = {
                 "A vfio-user device-model backend: emulated PCI functions for a QEMU guest,",
                 "with every device DMA translated through iovalab's own IOMMU model."},
-        subcommands = {DemoCommand.class, CompareCommand.class, ServeCommand.class, BootCommand.class, RunCommand.class, ProvisionCommand.class,
-                DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, CompareCommand.class, ServeCommand.class, BootCommand.class, RunCommand.class,
+                ProvisionCommand.class, DevicesCommand.class, InjectCommand.class, TraceCommand.class, InspectCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

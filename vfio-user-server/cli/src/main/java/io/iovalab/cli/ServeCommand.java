@@ -1,5 +1,6 @@
 package io.iovalab.cli;
 
+import io.iovalab.control.ControlServer;
 import io.iovalab.server.DeviceRegistry;
 import io.iovalab.server.ServerOptions;
 import io.iovalab.server.VfioUserServer;
@@ -15,6 +16,7 @@ import java.util.concurrent.Callable;
         description = {"Serve one emulated PCI function on a vfio-user socket.",
                 "QEMU attaches it with -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'.",
                 "Clients are served one after another; a disconnect resets the device and drops every DMA map.",
+                "PATH.ctl is the control socket for iovalab inject, trace and inspect.",
                 "Device types and their keys: iovalab devices"})
 final class ServeCommand implements Callable<Integer> {
 
@@ -50,9 +52,14 @@ final class ServeCommand implements Callable<Integer> {
         DeviceConfig config = DeviceConfig.parse(device);
         ServerOptions options = new ServerOptions(socket, config, name != null ? name : config.type() + "0",
                 maxMsgFds, maxDataXferSize, maxDmaMaps);
-        try (VfioUserServer server = VfioUserServer.start(options, DeviceRegistry.system())) {
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "iovalab-shutdown"));
-            System.err.printf("iovalab: %s (%s) listening on %s%n", options.name(), config, socket);
+        try (VfioUserServer server = VfioUserServer.start(options, DeviceRegistry.system());
+             ControlServer control = ControlServer.start(server)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                control.close();
+                server.close();
+            }, "iovalab-shutdown"));
+            System.err.printf("iovalab: %s (%s) listening on %s, control socket %s%n", options.name(), config, socket,
+                    control.path());
             server.awaitClosed();
         }
         return 0;

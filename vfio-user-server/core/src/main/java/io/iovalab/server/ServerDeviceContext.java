@@ -2,6 +2,7 @@ package io.iovalab.server;
 
 import io.iovalab.iommu.DmaAccess;
 import io.iovalab.spi.DeviceContext;
+import io.iovalab.spi.DeviceTrace;
 import io.iovalab.spi.SharedMemory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,10 +20,17 @@ final class ServerDeviceContext implements DeviceContext {
     private final String name;
     private final DmaAccess dma;
     private final List<MemfdSharedMemory> shared = new ArrayList<>();
+    private final DeviceTrace trace;
 
     ServerDeviceContext(String name, DmaAccess dma) {
         this.name = name;
         this.dma = dma;
+        this.trace = new DeviceTrace(name);
+    }
+
+    @Override
+    public DeviceTrace trace() {
+        return trace;
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.iovalab.pci.PciListener;
 import io.iovalab.spi.Device;
 import io.iovalab.spi.DeviceConfigException;
 import io.iovalab.spi.DevicePlugin;
+import io.iovalab.spi.DeviceTrace;
 import io.iovalab.transport.Connection;
 import io.iovalab.transport.UnixListener;
 import org.slf4j.Logger;
@@ -94,6 +95,11 @@ public final class VfioUserServer implements AutoCloseable {
 
     public IovaSpace iovaSpace() {
         return iova;
+    }
+
+    /** The device's own events (commands, completions, interrupts, injections) for tracing. */
+    public DeviceTrace deviceTrace() {
+        return context.trace();
     }
 
     public SessionStats stats() {

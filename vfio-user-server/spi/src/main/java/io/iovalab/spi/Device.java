@@ -22,6 +22,11 @@ public interface Device extends AutoCloseable {
         return Map.of();
     }
 
+    /** Run-time fault injection ({@code iovalab inject}); devices without it keep the default. */
+    default FaultInjector faultInjector() {
+        return FaultInjector.NONE;
+    }
+
     /** Stops the device's threads and releases its backends. */
     @Override
     void close();

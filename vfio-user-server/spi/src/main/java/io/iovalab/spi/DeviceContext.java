@@ -19,6 +19,14 @@ public interface DeviceContext {
      */
     SharedMemory allocateShared(String purpose, long size) throws java.io.IOException;
 
+    /**
+     * Where the device reports commands, completions and interrupts for {@code iovalab trace}.
+     * Call it once and keep it; the default is a trace nobody can subscribe to.
+     */
+    default DeviceTrace trace() {
+        return new DeviceTrace(name());
+    }
+
     /** Threads named after the device whose uncaught exceptions are logged, never lost. */
     ThreadFactory threads(String role);
 }
