@@ -28,6 +28,19 @@ alloc_uar_in alloc_uar_out dealloc_uar_in dealloc_uar_out
 create_eq_in create_eq_out destroy_eq_in destroy_eq_out eqc
 set_driver_version_in set_driver_version_out
 nop_in nop_out
+query_hca_vport_context_in query_hca_vport_context_out hca_vport_context
+query_hca_vport_gid_in query_hca_vport_gid_out query_hca_vport_pkey_in query_hca_vport_pkey_out pkey
+query_vport_state_in query_vport_state_out
+alloc_pd_in alloc_pd_out dealloc_pd_in dealloc_pd_out alloc_xrcd_in alloc_xrcd_out dealloc_xrcd_in dealloc_xrcd_out
+alloc_transport_domain_in alloc_transport_domain_out dealloc_transport_domain_in
+create_cq_in create_cq_out cqc destroy_cq_in destroy_cq_out
+create_qp_in create_qp_out qpc ads destroy_qp_in destroy_qp_out
+rst2init_qp_in rst2init_qp_out init2rtr_qp_in init2rtr_qp_out rtr2rts_qp_in rtr2rts_qp_out
+qp_2rst_in qp_2rst_out qp_2err_in qp_2err_out query_qp_in query_qp_out
+create_mkey_in create_mkey_out mkc destroy_mkey_in destroy_mkey_out
+create_xrc_srq_in create_xrc_srq_out xrc_srqc destroy_xrc_srq_in create_rmp_in create_rmp_out rmpc wq destroy_rmp_in
+ptys_reg pmtu_reg pvlc_reg
+mad_ifc_in mad_ifc_out
 """.split()
 
 # (file relative to LINUX_SRC, name regex) of enum members to export
@@ -44,6 +57,14 @@ ENUMS = [
     ("drivers/net/ethernet/mellanox/mlx5/core/pagealloc.c", r"MLX5_PAGES_\w+"),
     ("include/linux/mlx5/mlx5_ifc.h", r"MLX5_QUERY_PAGES_IN_OP_MOD_\w+"),
     ("include/linux/mlx5/mlx5_ifc.h", r"MLX5_TEARDOWN_HCA_IN_PROFILE_\w+"),
+    ("include/linux/mlx5/mlx5_ifc.h", r"MLX5_QPC_STATE_\w+"),
+    ("include/linux/mlx5/mlx5_ifc.h", r"MLX5_MKC_ACCESS_MODE_\w+"),
+    ("include/linux/mlx5/mlx5_ifc.h", r"MLX5_QPC_ST_\w+"),
+    ("include/linux/mlx5/mlx5_ifc.h", r"MLX5_HCA_VPORT_SEL_\w+"),
+    ("include/linux/mlx5/driver.h", r"MLX5_PORT_\w+"),
+    ("include/linux/mlx5/driver.h", r"MLX5_PTYS_(IB|EN)"),
+    ("include/linux/mlx5/port.h", r"MLX5_PTYS_WIDTH_\w+"),
+    ("drivers/infiniband/hw/mlx5/main.c", r"MLX5_VL_HW_\w+"),
     ("drivers/net/ethernet/mellanox/mlx5/core/cmd.c", r"MLX5_CMD_DELIVERY_STAT_\w+"),
 ]
 

@@ -36,6 +36,8 @@ final class Firmware implements CommandQueue.Firmware {
     final Pages pages = new Pages();
     final EqTable eqs;
     final Uars uars;
+    final Port port;
+    final Resources resources = new Resources();
     HcaState state = HcaState.DISABLED;
     int issi;
     String driverVersion = "";
@@ -54,10 +56,18 @@ final class Firmware implements CommandQueue.Firmware {
         this.caps = new Caps(config);
         this.eqs = eqs;
         this.uars = new Uars(config.uarPages());
+        this.port = new Port(config);
         HcaCommands.register(this);
         CapCommands.register(this);
         PageCommands.register(this);
-        RegisterCommands.register(this);
+        RegisterCommands.register(this, port);
+        VportCommands.register(this, port);
+        ResourceCommands.register(this);
+        CqCommands.register(this);
+        QpCommands.register(this);
+        MkeyCommands.register(this);
+        SrqCommands.register(this);
+        MadCommands.register(this);
         UarCommands.register(this);
         EqCommands.register(this);
     }
@@ -78,6 +88,7 @@ final class Firmware implements CommandQueue.Firmware {
         uars.reset();
         registers.clear();
         eqs.destroyAll();
+        resources.reset();
     }
 
     @Override

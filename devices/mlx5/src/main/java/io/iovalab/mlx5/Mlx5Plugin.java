@@ -29,7 +29,19 @@ public final class Mlx5Plugin implements DevicePlugin {
                 new DeviceOption("vectors", Integer.toString(d.vectors()), "MSI-X vectors (2-64)"),
                 new DeviceOption("bootpages", Integer.toString(d.bootPages()), "pages the firmware asks for at boot (0-4096)"),
                 new DeviceOption("initpages", Integer.toString(d.initPages()), "pages the firmware asks for before INIT_HCA (0-4096)"),
-                new DeviceOption("psid", d.boardId(), "board id (PSID) reported by QUERY_ADAPTER"));
+                new DeviceOption("psid", d.boardId(), "board id (PSID) reported by QUERY_ADAPTER"),
+                new DeviceOption("guid", String.format("0x%016x", d.nodeGuid()), "node GUID (port 1 GUID = node GUID + 1)"),
+                new DeviceOption("port", "down", "IB port state: down, init, armed or active (no link partner either way)"));
+    }
+
+    private static int portState(String s) throws DeviceConfigException {
+        return switch (s) {
+            case "down" -> 1;
+            case "init" -> 2;
+            case "armed" -> 3;
+            case "active" -> 4;
+            default -> throw new DeviceConfigException("mlx5: port=" + s + " (down, init, armed or active)");
+        };
     }
 
     @Override
@@ -45,7 +57,8 @@ public final class Mlx5Plugin implements DevicePlugin {
         }
         Mlx5Config c = new Mlx5Config(devid, (int) config.integer("vectors", d.vectors(), 2, 64), d.fwMajor(), d.fwMinor(),
                 d.fwSub(), (int) config.integer("bootpages", d.bootPages(), 0, 4096),
-                (int) config.integer("initpages", d.initPages(), 0, 4096), psid, d.bar0Size());
+                (int) config.integer("initpages", d.initPages(), 0, 4096), psid, d.bar0Size(),
+                config.integer("guid", d.nodeGuid(), 1, Long.MAX_VALUE), portState(config.string("port", "down")));
         return new Mlx5Device(c, context.dma(), context.threads("mlx5"));
     }
 }

@@ -410,6 +410,67 @@ public final class Mlx5Const {
     public static final int MLX5_TEARDOWN_HCA_IN_PROFILE_FORCE_CLOSE = 0x1;
     public static final int MLX5_TEARDOWN_HCA_IN_PROFILE_PREPARE_FAST_TEARDOWN = 0x2;
 
+    // include/linux/mlx5/mlx5_ifc.h: MLX5_QPC_STATE_\w+
+    public static final int MLX5_QPC_STATE_RST = 0x0;
+    public static final int MLX5_QPC_STATE_INIT = 0x1;
+    public static final int MLX5_QPC_STATE_RTR = 0x2;
+    public static final int MLX5_QPC_STATE_RTS = 0x3;
+    public static final int MLX5_QPC_STATE_SQER = 0x4;
+    public static final int MLX5_QPC_STATE_ERR = 0x6;
+    public static final int MLX5_QPC_STATE_SQD = 0x7;
+    public static final int MLX5_QPC_STATE_SUSPENDED = 0x9;
+
+    // include/linux/mlx5/mlx5_ifc.h: MLX5_MKC_ACCESS_MODE_\w+
+    public static final int MLX5_MKC_ACCESS_MODE_PA = 0x0;
+    public static final int MLX5_MKC_ACCESS_MODE_MTT = 0x1;
+    public static final int MLX5_MKC_ACCESS_MODE_KLMS = 0x2;
+    public static final int MLX5_MKC_ACCESS_MODE_KSM = 0x3;
+    public static final int MLX5_MKC_ACCESS_MODE_SW_ICM = 0x4;
+    public static final int MLX5_MKC_ACCESS_MODE_MEMIC = 0x5;
+    public static final int MLX5_MKC_ACCESS_MODE_CROSSING = 0x6;
+
+    // include/linux/mlx5/mlx5_ifc.h: MLX5_QPC_ST_\w+
+    public static final int MLX5_QPC_ST_RC = 0x0;
+    public static final int MLX5_QPC_ST_UC = 0x1;
+    public static final int MLX5_QPC_ST_UD = 0x2;
+    public static final int MLX5_QPC_ST_XRC = 0x3;
+    public static final int MLX5_QPC_ST_DCI = 0x5;
+    public static final int MLX5_QPC_ST_QP0 = 0x7;
+    public static final int MLX5_QPC_ST_QP1 = 0x8;
+    public static final int MLX5_QPC_ST_RAW_DATAGRAM = 0x9;
+    public static final int MLX5_QPC_ST_REG_UMR = 0xc;
+
+    // include/linux/mlx5/mlx5_ifc.h: MLX5_HCA_VPORT_SEL_\w+
+    public static final int MLX5_HCA_VPORT_SEL_PORT_GUID = 0x1;
+    public static final int MLX5_HCA_VPORT_SEL_NODE_GUID = 0x2;
+    public static final int MLX5_HCA_VPORT_SEL_STATE_POLICY = 0x4;
+
+    // include/linux/mlx5/driver.h: MLX5_PORT_\w+
+    public static final int MLX5_PORT_UP = 0x1;
+    public static final int MLX5_PORT_DOWN = 0x2;
+
+    // include/linux/mlx5/driver.h: MLX5_PTYS_(IB|EN)
+    public static final int MLX5_PTYS_IB = 0x1;
+    public static final int MLX5_PTYS_EN = 0x4;
+
+    // include/linux/mlx5/port.h: MLX5_PTYS_WIDTH_\w+
+    public static final int MLX5_PTYS_WIDTH_1X = 0x1;
+    public static final int MLX5_PTYS_WIDTH_2X = 0x2;
+    public static final int MLX5_PTYS_WIDTH_4X = 0x4;
+    public static final int MLX5_PTYS_WIDTH_8X = 0x8;
+    public static final int MLX5_PTYS_WIDTH_12X = 0x10;
+
+    // drivers/infiniband/hw/mlx5/main.c: MLX5_VL_HW_\w+
+    public static final int MLX5_VL_HW_0 = 0x1;
+    public static final int MLX5_VL_HW_0_1 = 0x2;
+    public static final int MLX5_VL_HW_0_2 = 0x3;
+    public static final int MLX5_VL_HW_0_3 = 0x4;
+    public static final int MLX5_VL_HW_0_4 = 0x5;
+    public static final int MLX5_VL_HW_0_5 = 0x6;
+    public static final int MLX5_VL_HW_0_6 = 0x7;
+    public static final int MLX5_VL_HW_0_7 = 0x8;
+    public static final int MLX5_VL_HW_0_14 = 0xf;
+
     // drivers/net/ethernet/mellanox/mlx5/core/cmd.c: MLX5_CMD_DELIVERY_STAT_\w+
     public static final int MLX5_CMD_DELIVERY_STAT_OK = 0x0;
     public static final int MLX5_CMD_DELIVERY_STAT_SIGNAT_ERR = 0x1;

@@ -904,4 +904,985 @@ public final class Mlx5Ifc {
         public static final Field status = new Field(0x0, 0x8);
         public static final Field syndrome = new Field(0x20, 0x20);
     }
+
+    /** {@code struct mlx5_ifc_query_hca_vport_context_in_bits}: 0x10 bytes. */
+    public static final class query_hca_vport_context_in {
+        private query_hca_vport_context_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field other_vport = new Field(0x40, 0x1);
+        public static final Field port_num = new Field(0x4c, 0x4);
+        public static final Field vport_number = new Field(0x50, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_query_hca_vport_context_out_bits}: 0x210 bytes. */
+    public static final class query_hca_vport_context_out {
+        private query_hca_vport_context_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x210;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field hca_vport_context = new Field(0x80, 0x1000);  // struct hca_vport_context
+    }
+
+    /** {@code struct mlx5_ifc_hca_vport_context_bits}: 0x200 bytes. */
+    public static final class hca_vport_context {
+        private hca_vport_context() {
+        }
+
+        public static final int SIZE_BYTES = 0x200;
+        public static final Field field_select = new Field(0x0, 0x20);
+        public static final Field sm_virt_aware = new Field(0x100, 0x1);
+        public static final Field has_smi = new Field(0x101, 0x1);
+        public static final Field has_raw = new Field(0x102, 0x1);
+        public static final Field grh_required = new Field(0x103, 0x1);
+        public static final Field num_port_plane = new Field(0x108, 0x8);
+        public static final Field port_physical_state = new Field(0x110, 0x4);
+        public static final Field vport_state_policy = new Field(0x114, 0x4);
+        public static final Field port_state = new Field(0x118, 0x4);
+        public static final Field vport_state = new Field(0x11c, 0x4);
+        public static final Field system_image_guid = new Field(0x140, 0x40);
+        public static final Field port_guid = new Field(0x180, 0x40);
+        public static final Field node_guid = new Field(0x1c0, 0x40);
+        public static final Field cap_mask1 = new Field(0x200, 0x20);
+        public static final Field cap_mask1_field_select = new Field(0x220, 0x20);
+        public static final Field cap_mask2 = new Field(0x240, 0x20);
+        public static final Field cap_mask2_field_select = new Field(0x260, 0x20);
+        public static final Field lid = new Field(0x300, 0x10);
+        public static final Field init_type_reply = new Field(0x314, 0x4);
+        public static final Field lmc = new Field(0x318, 0x3);
+        public static final Field subnet_timeout = new Field(0x31b, 0x5);
+        public static final Field sm_lid = new Field(0x320, 0x10);
+        public static final Field sm_sl = new Field(0x330, 0x4);
+        public static final Field qkey_violation_counter = new Field(0x340, 0x10);
+        public static final Field pkey_violation_counter = new Field(0x350, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_query_hca_vport_gid_in_bits}: 0x10 bytes. */
+    public static final class query_hca_vport_gid_in {
+        private query_hca_vport_gid_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field other_vport = new Field(0x40, 0x1);
+        public static final Field port_num = new Field(0x4c, 0x4);
+        public static final Field vport_number = new Field(0x50, 0x10);
+        public static final Field gid_index = new Field(0x70, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_query_hca_vport_gid_out_bits}: 0x10 bytes. */
+    public static final class query_hca_vport_gid_out {
+        private query_hca_vport_gid_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field gids_num = new Field(0x60, 0x10);
+        public static final Field gid = new Field(0x80, 0x0);  // struct array128_auto
+    }
+
+    /** {@code struct mlx5_ifc_query_hca_vport_pkey_in_bits}: 0x10 bytes. */
+    public static final class query_hca_vport_pkey_in {
+        private query_hca_vport_pkey_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field other_vport = new Field(0x40, 0x1);
+        public static final Field port_num = new Field(0x4c, 0x4);
+        public static final Field vport_number = new Field(0x50, 0x10);
+        public static final Field pkey_index = new Field(0x70, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_query_hca_vport_pkey_out_bits}: 0x10 bytes. */
+    public static final class query_hca_vport_pkey_out {
+        private query_hca_vport_pkey_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field pkey = new Field(0x80, 0x0);  // struct pkey
+    }
+
+    /** {@code struct mlx5_ifc_pkey_bits}: 0x4 bytes. */
+    public static final class pkey {
+        private pkey() {
+        }
+
+        public static final int SIZE_BYTES = 0x4;
+        public static final Field pkey = new Field(0x10, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_query_vport_state_in_bits}: 0x10 bytes. */
+    public static final class query_vport_state_in {
+        private query_vport_state_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field other_vport = new Field(0x40, 0x1);
+        public static final Field vport_number = new Field(0x50, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_query_vport_state_out_bits}: 0x10 bytes. */
+    public static final class query_vport_state_out {
+        private query_vport_state_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field max_tx_speed = new Field(0x60, 0x10);
+        public static final Field admin_state = new Field(0x78, 0x4);
+        public static final Field state = new Field(0x7c, 0x4);
+    }
+
+    /** {@code struct mlx5_ifc_alloc_pd_in_bits}: 0x10 bytes. */
+    public static final class alloc_pd_in {
+        private alloc_pd_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_alloc_pd_out_bits}: 0x10 bytes. */
+    public static final class alloc_pd_out {
+        private alloc_pd_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field pd = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_dealloc_pd_in_bits}: 0x10 bytes. */
+    public static final class dealloc_pd_in {
+        private dealloc_pd_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field pd = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_dealloc_pd_out_bits}: 0x10 bytes. */
+    public static final class dealloc_pd_out {
+        private dealloc_pd_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_alloc_xrcd_in_bits}: 0x10 bytes. */
+    public static final class alloc_xrcd_in {
+        private alloc_xrcd_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_alloc_xrcd_out_bits}: 0x10 bytes. */
+    public static final class alloc_xrcd_out {
+        private alloc_xrcd_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field xrcd = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_dealloc_xrcd_in_bits}: 0x10 bytes. */
+    public static final class dealloc_xrcd_in {
+        private dealloc_xrcd_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field xrcd = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_dealloc_xrcd_out_bits}: 0x10 bytes. */
+    public static final class dealloc_xrcd_out {
+        private dealloc_xrcd_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_alloc_transport_domain_in_bits}: 0x10 bytes. */
+    public static final class alloc_transport_domain_in {
+        private alloc_transport_domain_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_alloc_transport_domain_out_bits}: 0x10 bytes. */
+    public static final class alloc_transport_domain_out {
+        private alloc_transport_domain_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field transport_domain = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_dealloc_transport_domain_in_bits}: 0x10 bytes. */
+    public static final class dealloc_transport_domain_in {
+        private dealloc_transport_domain_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field transport_domain = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_create_cq_in_bits}: 0x110 bytes. */
+    public static final class create_cq_in {
+        private create_cq_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field cq_context = new Field(0x80, 0x200);  // struct cqc
+        public static final Field cq_umem_valid = new Field(0x2e0, 0x1);
+        public static final Field pas = new Field(0x880, 0x0);
+    }
+
+    /** {@code struct mlx5_ifc_create_cq_out_bits}: 0x10 bytes. */
+    public static final class create_cq_out {
+        private create_cq_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field cqn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_cqc_bits}: 0x40 bytes. */
+    public static final class cqc {
+        private cqc() {
+        }
+
+        public static final int SIZE_BYTES = 0x40;
+        public static final Field status = new Field(0x0, 0x4);
+        public static final Field dbr_umem_valid = new Field(0x6, 0x1);
+        public static final Field apu_cq = new Field(0x7, 0x1);
+        public static final Field cqe_sz = new Field(0x8, 0x3);
+        public static final Field cc = new Field(0xb, 0x1);
+        public static final Field scqe_break_moderation_en = new Field(0xd, 0x1);
+        public static final Field oi = new Field(0xe, 0x1);
+        public static final Field cq_period_mode = new Field(0xf, 0x2);
+        public static final Field cqe_comp_en = new Field(0x11, 0x1);
+        public static final Field mini_cqe_res_format = new Field(0x12, 0x2);
+        public static final Field st = new Field(0x14, 0x4);
+        public static final Field cqe_compression_layout = new Field(0x1e, 0x2);
+        public static final Field page_offset = new Field(0x54, 0x6);
+        public static final Field log_cq_size = new Field(0x63, 0x5);
+        public static final Field uar_page = new Field(0x68, 0x18);
+        public static final Field cq_period = new Field(0x84, 0xc);
+        public static final Field cq_max_count = new Field(0x90, 0x10);
+        public static final Field c_eqn_or_apu_element = new Field(0xa0, 0x20);
+        public static final Field log_page_size = new Field(0xc3, 0x5);
+        public static final Field last_notified_index = new Field(0x108, 0x18);
+        public static final Field last_solicit_index = new Field(0x128, 0x18);
+        public static final Field consumer_counter = new Field(0x148, 0x18);
+        public static final Field producer_counter = new Field(0x168, 0x18);
+        public static final Field dbr_addr = new Field(0x1c0, 0x40);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_cq_in_bits}: 0x10 bytes. */
+    public static final class destroy_cq_in {
+        private destroy_cq_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field cqn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_cq_out_bits}: 0x10 bytes. */
+    public static final class destroy_cq_out {
+        private destroy_cq_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_create_qp_in_bits}: 0x110 bytes. */
+    public static final class create_qp_in {
+        private create_qp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpc_ext = new Field(0x40, 0x1);
+        public static final Field input_qpn = new Field(0x48, 0x18);
+        public static final Field opt_param_mask = new Field(0x80, 0x20);
+        public static final Field ece = new Field(0xa0, 0x20);
+        public static final Field qpc = new Field(0xc0, 0x740);  // struct qpc
+        public static final Field wq_umem_offset = new Field(0x800, 0x40);
+        public static final Field wq_umem_id = new Field(0x840, 0x20);
+        public static final Field wq_umem_valid = new Field(0x860, 0x1);
+        public static final Field pas = new Field(0x880, 0x0);
+    }
+
+    /** {@code struct mlx5_ifc_create_qp_out_bits}: 0x10 bytes. */
+    public static final class create_qp_out {
+        private create_qp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field qpn = new Field(0x48, 0x18);
+        public static final Field ece = new Field(0x60, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_qpc_bits}: 0xe8 bytes. */
+    public static final class qpc {
+        private qpc() {
+        }
+
+        public static final int SIZE_BYTES = 0xe8;
+        public static final Field state = new Field(0x0, 0x4);
+        public static final Field lag_tx_port_affinity = new Field(0x4, 0x4);
+        public static final Field st = new Field(0x8, 0x8);
+        public static final Field isolate_vl_tc = new Field(0x12, 0x1);
+        public static final Field pm_state = new Field(0x13, 0x2);
+        public static final Field req_e2e_credit_mode = new Field(0x16, 0x2);
+        public static final Field offload_type = new Field(0x18, 0x4);
+        public static final Field end_padding_mode = new Field(0x1c, 0x2);
+        public static final Field wq_signature = new Field(0x20, 0x1);
+        public static final Field block_lb_mc = new Field(0x21, 0x1);
+        public static final Field atomic_like_write_en = new Field(0x22, 0x1);
+        public static final Field latency_sensitive = new Field(0x23, 0x1);
+        public static final Field drain_sigerr = new Field(0x25, 0x1);
+        public static final Field dp_ordering_force = new Field(0x27, 0x1);
+        public static final Field pd = new Field(0x28, 0x18);
+        public static final Field mtu = new Field(0x40, 0x3);
+        public static final Field log_msg_max = new Field(0x43, 0x5);
+        public static final Field log_rq_size = new Field(0x49, 0x4);
+        public static final Field log_rq_stride = new Field(0x4d, 0x3);
+        public static final Field no_sq = new Field(0x50, 0x1);
+        public static final Field log_sq_size = new Field(0x51, 0x4);
+        public static final Field retry_mode = new Field(0x56, 0x2);
+        public static final Field ts_format = new Field(0x58, 0x2);
+        public static final Field rlky = new Field(0x5b, 0x1);
+        public static final Field ulp_stateless_offload_mode = new Field(0x5c, 0x4);
+        public static final Field counter_set_id = new Field(0x60, 0x8);
+        public static final Field uar_page = new Field(0x68, 0x18);
+        public static final Field user_index = new Field(0x88, 0x18);
+        public static final Field log_page_size = new Field(0xa3, 0x5);
+        public static final Field remote_qpn = new Field(0xa8, 0x18);
+        public static final Field primary_address_path = new Field(0xc0, 0x160);  // struct ads
+        public static final Field secondary_address_path = new Field(0x220, 0x160);  // struct ads
+        public static final Field log_ack_req_freq = new Field(0x380, 0x4);
+        public static final Field log_sra_max = new Field(0x388, 0x3);
+        public static final Field retry_count = new Field(0x38d, 0x3);
+        public static final Field rnr_retry = new Field(0x390, 0x3);
+        public static final Field fre = new Field(0x394, 0x1);
+        public static final Field cur_rnr_retry = new Field(0x395, 0x3);
+        public static final Field cur_retry_count = new Field(0x398, 0x3);
+        public static final Field packet_pacing_rate_limit_index = new Field(0x3b0, 0x10);
+        public static final Field next_send_psn = new Field(0x3c8, 0x18);
+        public static final Field log_num_dci_stream_channels = new Field(0x3e3, 0x5);
+        public static final Field cqn_snd = new Field(0x3e8, 0x18);
+        public static final Field log_num_dci_errored_streams = new Field(0x403, 0x5);
+        public static final Field deth_sqpn = new Field(0x408, 0x18);
+        public static final Field last_acked_psn = new Field(0x448, 0x18);
+        public static final Field ssn = new Field(0x468, 0x18);
+        public static final Field log_rra_max = new Field(0x488, 0x3);
+        public static final Field atomic_mode = new Field(0x48c, 0x4);
+        public static final Field rre = new Field(0x490, 0x1);
+        public static final Field rwe = new Field(0x491, 0x1);
+        public static final Field rae = new Field(0x492, 0x1);
+        public static final Field page_offset = new Field(0x494, 0x6);
+        public static final Field dp_ordering_1 = new Field(0x49c, 0x1);
+        public static final Field cd_slave_receive = new Field(0x49d, 0x1);
+        public static final Field cd_slave_send = new Field(0x49e, 0x1);
+        public static final Field cd_master = new Field(0x49f, 0x1);
+        public static final Field min_rnr_nak = new Field(0x4a3, 0x5);
+        public static final Field next_rcv_psn = new Field(0x4a8, 0x18);
+        public static final Field xrcd = new Field(0x4c8, 0x18);
+        public static final Field cqn_rcv = new Field(0x4e8, 0x18);
+        public static final Field dbr_addr = new Field(0x500, 0x40);
+        public static final Field q_key = new Field(0x540, 0x20);
+        public static final Field rq_type = new Field(0x565, 0x3);
+        public static final Field srqn_rmpn_xrqn = new Field(0x568, 0x18);
+        public static final Field rmsn = new Field(0x588, 0x18);
+        public static final Field hw_sq_wqebb_counter = new Field(0x5a0, 0x10);
+        public static final Field sw_sq_wqebb_counter = new Field(0x5b0, 0x10);
+        public static final Field hw_rq_counter = new Field(0x5c0, 0x20);
+        public static final Field sw_rq_counter = new Field(0x5e0, 0x20);
+        public static final Field cgs = new Field(0x62f, 0x1);
+        public static final Field cs_req = new Field(0x630, 0x8);
+        public static final Field cs_res = new Field(0x638, 0x8);
+        public static final Field dc_access_key = new Field(0x640, 0x40);
+        public static final Field dbr_umem_valid = new Field(0x683, 0x1);
+    }
+
+    /** {@code struct mlx5_ifc_ads_bits}: 0x2c bytes. */
+    public static final class ads {
+        private ads() {
+        }
+
+        public static final int SIZE_BYTES = 0x2c;
+        public static final Field fl = new Field(0x0, 0x1);
+        public static final Field free_ar = new Field(0x1, 0x1);
+        public static final Field pkey_index = new Field(0x10, 0x10);
+        public static final Field plane_index = new Field(0x20, 0x8);
+        public static final Field grh = new Field(0x28, 0x1);
+        public static final Field mlid = new Field(0x29, 0x7);
+        public static final Field rlid = new Field(0x30, 0x10);
+        public static final Field ack_timeout = new Field(0x40, 0x5);
+        public static final Field src_addr_index = new Field(0x48, 0x8);
+        public static final Field stat_rate = new Field(0x54, 0x4);
+        public static final Field hop_limit = new Field(0x58, 0x8);
+        public static final Field tclass = new Field(0x64, 0x8);
+        public static final Field flow_label = new Field(0x6c, 0x14);
+        public static final Field rgid_rip = new Field(0x80, 0x80);
+        public static final Field f_dscp = new Field(0x104, 0x1);
+        public static final Field f_ecn = new Field(0x105, 0x1);
+        public static final Field f_eth_prio = new Field(0x107, 0x1);
+        public static final Field ecn = new Field(0x108, 0x2);
+        public static final Field dscp = new Field(0x10a, 0x6);
+        public static final Field udp_sport = new Field(0x110, 0x10);
+        public static final Field dei_cfi = new Field(0x120, 0x1);
+        public static final Field eth_prio = new Field(0x121, 0x3);
+        public static final Field sl = new Field(0x124, 0x4);
+        public static final Field vhca_port_num = new Field(0x128, 0x8);
+        public static final Field rmac_47_32 = new Field(0x130, 0x10);
+        public static final Field rmac_31_0 = new Field(0x140, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_qp_in_bits}: 0x10 bytes. */
+    public static final class destroy_qp_in {
+        private destroy_qp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_qp_out_bits}: 0x10 bytes. */
+    public static final class destroy_qp_out {
+        private destroy_qp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_rst2init_qp_in_bits}: 0x110 bytes. */
+    public static final class rst2init_qp_in {
+        private rst2init_qp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpn = new Field(0x48, 0x18);
+        public static final Field opt_param_mask = new Field(0x80, 0x20);
+        public static final Field ece = new Field(0xa0, 0x20);
+        public static final Field qpc = new Field(0xc0, 0x740);  // struct qpc
+    }
+
+    /** {@code struct mlx5_ifc_rst2init_qp_out_bits}: 0x10 bytes. */
+    public static final class rst2init_qp_out {
+        private rst2init_qp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field ece = new Field(0x60, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_init2rtr_qp_in_bits}: 0x110 bytes. */
+    public static final class init2rtr_qp_in {
+        private init2rtr_qp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpn = new Field(0x48, 0x18);
+        public static final Field opt_param_mask = new Field(0x80, 0x20);
+        public static final Field ece = new Field(0xa0, 0x20);
+        public static final Field qpc = new Field(0xc0, 0x740);  // struct qpc
+    }
+
+    /** {@code struct mlx5_ifc_init2rtr_qp_out_bits}: 0x10 bytes. */
+    public static final class init2rtr_qp_out {
+        private init2rtr_qp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field ece = new Field(0x60, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_rtr2rts_qp_in_bits}: 0x110 bytes. */
+    public static final class rtr2rts_qp_in {
+        private rtr2rts_qp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpn = new Field(0x48, 0x18);
+        public static final Field opt_param_mask = new Field(0x80, 0x20);
+        public static final Field ece = new Field(0xa0, 0x20);
+        public static final Field qpc = new Field(0xc0, 0x740);  // struct qpc
+    }
+
+    /** {@code struct mlx5_ifc_rtr2rts_qp_out_bits}: 0x10 bytes. */
+    public static final class rtr2rts_qp_out {
+        private rtr2rts_qp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field ece = new Field(0x60, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_qp_2rst_in_bits}: 0x10 bytes. */
+    public static final class qp_2rst_in {
+        private qp_2rst_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_qp_2rst_out_bits}: 0x10 bytes. */
+    public static final class qp_2rst_out {
+        private qp_2rst_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_qp_2err_in_bits}: 0x10 bytes. */
+    public static final class qp_2err_in {
+        private qp_2err_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_qp_2err_out_bits}: 0x10 bytes. */
+    public static final class qp_2err_out {
+        private qp_2err_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_query_qp_in_bits}: 0x10 bytes. */
+    public static final class query_qp_in {
+        private query_qp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field qpc_ext = new Field(0x40, 0x1);
+        public static final Field qpn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_query_qp_out_bits}: 0x1d0 bytes. */
+    public static final class query_qp_out {
+        private query_qp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x1d0;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field opt_param_mask = new Field(0x80, 0x20);
+        public static final Field ece = new Field(0xa0, 0x20);
+        public static final Field qpc = new Field(0xc0, 0x740);  // struct qpc
+        public static final Field qp_pas_or_qpc_ext_and_pas = new Field(0x880, 0x600);  // struct qp_pas_or_qpc_ext_and_pas
+    }
+
+    /** {@code struct mlx5_ifc_create_mkey_in_bits}: 0x110 bytes. */
+    public static final class create_mkey_in {
+        private create_mkey_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field pg_access = new Field(0x60, 0x1);
+        public static final Field mkey_umem_valid = new Field(0x61, 0x1);
+        public static final Field data_direct = new Field(0x62, 0x1);
+        public static final Field memory_key_mkey_entry = new Field(0x80, 0x200);  // struct mkc
+        public static final Field translations_octword_actual_size = new Field(0x300, 0x20);
+        public static final Field klm_pas_mtt = new Field(0x880, 0x0);
+    }
+
+    /** {@code struct mlx5_ifc_create_mkey_out_bits}: 0x10 bytes. */
+    public static final class create_mkey_out {
+        private create_mkey_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field mkey_index = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_mkc_bits}: 0x40 bytes. */
+    public static final class mkc {
+        private mkc() {
+        }
+
+        public static final int SIZE_BYTES = 0x40;
+        public static final Field free = new Field(0x1, 0x1);
+        public static final Field access_mode_4_2 = new Field(0x3, 0x3);
+        public static final Field relaxed_ordering_write = new Field(0xd, 0x1);
+        public static final Field small_fence_on_rdma_read_response = new Field(0xf, 0x1);
+        public static final Field umr_en = new Field(0x10, 0x1);
+        public static final Field a = new Field(0x11, 0x1);
+        public static final Field rw = new Field(0x12, 0x1);
+        public static final Field rr = new Field(0x13, 0x1);
+        public static final Field lw = new Field(0x14, 0x1);
+        public static final Field lr = new Field(0x15, 0x1);
+        public static final Field access_mode_1_0 = new Field(0x16, 0x2);
+        public static final Field ma_translation_mode = new Field(0x1a, 0x2);
+        public static final Field qpn = new Field(0x20, 0x18);
+        public static final Field mkey_7_0 = new Field(0x38, 0x8);
+        public static final Field length64 = new Field(0x60, 0x1);
+        public static final Field bsf_en = new Field(0x61, 0x1);
+        public static final Field sync_umr = new Field(0x62, 0x1);
+        public static final Field expected_sigerr_count = new Field(0x65, 0x1);
+        public static final Field en_rinval = new Field(0x67, 0x1);
+        public static final Field pd = new Field(0x68, 0x18);
+        public static final Field start_addr = new Field(0x80, 0x40);
+        public static final Field len = new Field(0xc0, 0x40);
+        public static final Field bsf_octword_size = new Field(0x100, 0x20);
+        public static final Field crossing_target_vhca_id = new Field(0x180, 0x10);
+        public static final Field translations_octword_size = new Field(0x1a0, 0x20);
+        public static final Field relaxed_ordering_read = new Field(0x1d9, 0x1);
+        public static final Field log_page_size = new Field(0x1da, 0x6);
+        public static final Field pcie_tph_en = new Field(0x1e5, 0x1);
+        public static final Field pcie_tph_ph = new Field(0x1e6, 0x2);
+        public static final Field pcie_tph_steering_tag_index = new Field(0x1e8, 0x8);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_mkey_in_bits}: 0x10 bytes. */
+    public static final class destroy_mkey_in {
+        private destroy_mkey_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field mkey_index = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_mkey_out_bits}: 0x10 bytes. */
+    public static final class destroy_mkey_out {
+        private destroy_mkey_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_create_xrc_srq_in_bits}: 0x110 bytes. */
+    public static final class create_xrc_srq_in {
+        private create_xrc_srq_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field xrc_srq_context_entry = new Field(0x80, 0x200);  // struct xrc_srqc
+        public static final Field xrc_srq_umem_valid = new Field(0x2e0, 0x1);
+        public static final Field pas = new Field(0x880, 0x0);
+    }
+
+    /** {@code struct mlx5_ifc_create_xrc_srq_out_bits}: 0x10 bytes. */
+    public static final class create_xrc_srq_out {
+        private create_xrc_srq_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field xrc_srqn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_xrc_srqc_bits}: 0x40 bytes. */
+    public static final class xrc_srqc {
+        private xrc_srqc() {
+        }
+
+        public static final int SIZE_BYTES = 0x40;
+        public static final Field state = new Field(0x0, 0x4);
+        public static final Field log_xrc_srq_size = new Field(0x4, 0x4);
+        public static final Field wq_signature = new Field(0x20, 0x1);
+        public static final Field cont_srq = new Field(0x21, 0x1);
+        public static final Field rlky = new Field(0x23, 0x1);
+        public static final Field basic_cyclic_rcv_wqe = new Field(0x24, 0x1);
+        public static final Field log_rq_stride = new Field(0x25, 0x3);
+        public static final Field xrcd = new Field(0x28, 0x18);
+        public static final Field page_offset = new Field(0x40, 0x6);
+        public static final Field dbr_umem_valid = new Field(0x47, 0x1);
+        public static final Field cqn = new Field(0x48, 0x18);
+        public static final Field user_index_equal_xrc_srqn = new Field(0x80, 0x1);
+        public static final Field log_page_size = new Field(0x82, 0x6);
+        public static final Field user_index = new Field(0x88, 0x18);
+        public static final Field pd = new Field(0xc8, 0x18);
+        public static final Field lwm = new Field(0xe0, 0x10);
+        public static final Field wqe_cnt = new Field(0xf0, 0x10);
+        public static final Field db_record_addr_h = new Field(0x140, 0x20);
+        public static final Field db_record_addr_l = new Field(0x160, 0x1e);
+    }
+
+    /** {@code struct mlx5_ifc_destroy_xrc_srq_in_bits}: 0x10 bytes. */
+    public static final class destroy_xrc_srq_in {
+        private destroy_xrc_srq_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field xrc_srqn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_create_rmp_in_bits}: 0x110 bytes. */
+    public static final class create_rmp_in {
+        private create_rmp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field ctx = new Field(0x100, 0x780);  // struct rmpc
+    }
+
+    /** {@code struct mlx5_ifc_create_rmp_out_bits}: 0x10 bytes. */
+    public static final class create_rmp_out {
+        private create_rmp_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field rmpn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_rmpc_bits}: 0xf0 bytes. */
+    public static final class rmpc {
+        private rmpc() {
+        }
+
+        public static final int SIZE_BYTES = 0xf0;
+        public static final Field state = new Field(0x8, 0x4);
+        public static final Field basic_cyclic_rcv_wqe = new Field(0x20, 0x1);
+        public static final Field wq = new Field(0x180, 0x600);  // struct wq
+    }
+
+    /** {@code struct mlx5_ifc_wq_bits}: 0xc0 bytes. */
+    public static final class wq {
+        private wq() {
+        }
+
+        public static final int SIZE_BYTES = 0xc0;
+        public static final Field wq_type = new Field(0x0, 0x4);
+        public static final Field wq_signature = new Field(0x4, 0x1);
+        public static final Field end_padding_mode = new Field(0x5, 0x2);
+        public static final Field cd_slave = new Field(0x7, 0x1);
+        public static final Field hds_skip_first_sge = new Field(0x20, 0x1);
+        public static final Field log2_hds_buf_size = new Field(0x21, 0x3);
+        public static final Field page_offset = new Field(0x2b, 0x5);
+        public static final Field lwm = new Field(0x30, 0x10);
+        public static final Field pd = new Field(0x48, 0x18);
+        public static final Field uar_page = new Field(0x68, 0x18);
+        public static final Field dbr_addr = new Field(0x80, 0x40);
+        public static final Field hw_counter = new Field(0xc0, 0x20);
+        public static final Field sw_counter = new Field(0xe0, 0x20);
+        public static final Field log_wq_stride = new Field(0x10c, 0x4);
+        public static final Field log_wq_pg_sz = new Field(0x113, 0x5);
+        public static final Field log_wq_sz = new Field(0x11b, 0x5);
+        public static final Field dbr_umem_valid = new Field(0x120, 0x1);
+        public static final Field wq_umem_valid = new Field(0x121, 0x1);
+        public static final Field log_hairpin_num_packets = new Field(0x123, 0x5);
+        public static final Field log_hairpin_data_sz = new Field(0x12b, 0x5);
+        public static final Field log_wqe_num_of_strides = new Field(0x134, 0x4);
+        public static final Field two_byte_shift_en = new Field(0x138, 0x1);
+        public static final Field log_wqe_stride_size = new Field(0x13d, 0x3);
+        public static final Field dbr_umem_id = new Field(0x140, 0x20);
+        public static final Field wq_umem_id = new Field(0x160, 0x20);
+        public static final Field wq_umem_offset = new Field(0x180, 0x40);
+        public static final Field headers_mkey = new Field(0x1c0, 0x20);
+        public static final Field shampo_enable = new Field(0x1e0, 0x1);
+        public static final Field shampo_mode = new Field(0x1e2, 0x2);
+        public static final Field log_reservation_size = new Field(0x1e5, 0x3);
+        public static final Field log_max_num_of_packets_per_reservation = new Field(0x1ed, 0x3);
+        public static final Field log_headers_entry_size = new Field(0x1f6, 0x2);
+        public static final Field log_headers_buffer_entry_num = new Field(0x1fc, 0x4);
+        public static final Field pas = new Field(0x600, 0x0);  // struct cmd_pas
+    }
+
+    /** {@code struct mlx5_ifc_destroy_rmp_in_bits}: 0x10 bytes. */
+    public static final class destroy_rmp_in {
+        private destroy_rmp_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field uid = new Field(0x10, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field rmpn = new Field(0x48, 0x18);
+    }
+
+    /** {@code struct mlx5_ifc_ptys_reg_bits}: 0x40 bytes. */
+    public static final class ptys_reg {
+        private ptys_reg() {
+        }
+
+        public static final int SIZE_BYTES = 0x40;
+        public static final Field an_disable_admin = new Field(0x1, 0x1);
+        public static final Field an_disable_cap = new Field(0x2, 0x1);
+        public static final Field local_port = new Field(0x8, 0x8);
+        public static final Field plane_ind = new Field(0x18, 0x4);
+        public static final Field proto_mask = new Field(0x1d, 0x3);
+        public static final Field an_status = new Field(0x20, 0x4);
+        public static final Field data_rate_oper = new Field(0x30, 0x10);
+        public static final Field ext_eth_proto_capability = new Field(0x40, 0x20);
+        public static final Field eth_proto_capability = new Field(0x60, 0x20);
+        public static final Field ib_link_width_capability = new Field(0x80, 0x10);
+        public static final Field ib_proto_capability = new Field(0x90, 0x10);
+        public static final Field ext_eth_proto_admin = new Field(0xa0, 0x20);
+        public static final Field eth_proto_admin = new Field(0xc0, 0x20);
+        public static final Field ib_link_width_admin = new Field(0xe0, 0x10);
+        public static final Field ib_proto_admin = new Field(0xf0, 0x10);
+        public static final Field ext_eth_proto_oper = new Field(0x100, 0x20);
+        public static final Field eth_proto_oper = new Field(0x120, 0x20);
+        public static final Field ib_link_width_oper = new Field(0x140, 0x10);
+        public static final Field ib_proto_oper = new Field(0x150, 0x10);
+        public static final Field lane_rate_oper = new Field(0x168, 0x14);
+        public static final Field connector_type = new Field(0x17c, 0x4);
+        public static final Field eth_proto_lp_advertise = new Field(0x180, 0x20);
+    }
+
+    /** {@code struct mlx5_ifc_pmtu_reg_bits}: 0x10 bytes. */
+    public static final class pmtu_reg {
+        private pmtu_reg() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field local_port = new Field(0x8, 0x8);
+        public static final Field max_mtu = new Field(0x20, 0x10);
+        public static final Field admin_mtu = new Field(0x40, 0x10);
+        public static final Field oper_mtu = new Field(0x60, 0x10);
+    }
+
+    /** {@code struct mlx5_ifc_pvlc_reg_bits}: 0x10 bytes. */
+    public static final class pvlc_reg {
+        private pvlc_reg() {
+        }
+
+        public static final int SIZE_BYTES = 0x10;
+        public static final Field local_port = new Field(0x8, 0x8);
+        public static final Field vl_hw_cap = new Field(0x3c, 0x4);
+        public static final Field vl_admin = new Field(0x5c, 0x4);
+        public static final Field vl_operational = new Field(0x7c, 0x4);
+    }
+
+    /** {@code struct mlx5_ifc_mad_ifc_in_bits}: 0x110 bytes. */
+    public static final class mad_ifc_in {
+        private mad_ifc_in() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field opcode = new Field(0x0, 0x10);
+        public static final Field op_mod = new Field(0x30, 0x10);
+        public static final Field remote_lid = new Field(0x40, 0x10);
+        public static final Field plane_index = new Field(0x50, 0x8);
+        public static final Field port = new Field(0x58, 0x8);
+        public static final Field mad = new Field(0x80, 0x800);
+    }
+
+    /** {@code struct mlx5_ifc_mad_ifc_out_bits}: 0x110 bytes. */
+    public static final class mad_ifc_out {
+        private mad_ifc_out() {
+        }
+
+        public static final int SIZE_BYTES = 0x110;
+        public static final Field status = new Field(0x0, 0x8);
+        public static final Field syndrome = new Field(0x20, 0x20);
+        public static final Field response_mad_packet = new Field(0x80, 0x800);
+    }
 }
