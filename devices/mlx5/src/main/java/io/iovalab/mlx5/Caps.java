@@ -56,6 +56,8 @@ final class Caps {
         set(p, cmd_hca_cap.ud, 1);
         set(p, cmd_hca_cap.cqe_version, 1);
         set(p, cmd_hca_cap.umr_extended_translation_offset, 1);
+        // no PAS loading through UMR (mlx5r_umr_can_load_pas): user MRs are made with CREATE_MKEY, no send queue needed
+        set(p, cmd_hca_cap.umr_modify_entity_size_disabled, 1);
         set(p, cmd_hca_cap.log_max_eq, 4);           // 16 EQs: 3 async + completion EQs
         set(p, cmd_hca_cap.log_max_eq_sz, 22);
         set(p, cmd_hca_cap.log_max_qp, 18);

@@ -41,16 +41,7 @@ final class EqCommands {
             long pageSize = 4096L << logPageSize;
             long bytes = (long) EventQueue.EQE_SIZE << logSize;
             int npages = (int) ((bytes + pageSize - 1) / pageSize);
-            int pasBase = create_eq_in.pas.byteOffset();
-            c.requireIn(pasBase + 8 * npages);
-            long[] pas = new long[npages];
-            for (int i = 0; i < npages; i++) {
-                pas[i] = PageCommands.be64(c.in, pasBase + 8 * i);
-                if ((pas[i] & (pageSize - 1)) != 0) {
-                    throw new CommandException(MLX5_CMD_STAT_BAD_PARAM_ERR, Syndrome.BAD_PARAM,
-                            "pas[" + i + "] 0x" + Long.toHexString(pas[i]) + " unaligned");
-                }
-            }
+            long[] pas = Pas.read(c, create_eq_in.pas.byteOffset(), npages, pageSize);
             long[] mask = new long[4];
             int maskBase = create_eq_in.event_bitmask.byteOffset();
             for (int i = 0; i < 4; i++) {

@@ -71,6 +71,7 @@ final class HcaCommands {
             fw.requireState(HcaState.INITIALIZED);
             fw.eqs.destroyAll(); // whatever the driver left behind dies with the HCA
             fw.uars.reset();
+            fw.resources.reset();
             fw.state = HcaState.ENABLED;
             c.out(teardown_hca_out.state, 0);
         });

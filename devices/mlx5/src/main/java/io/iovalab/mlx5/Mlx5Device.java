@@ -90,6 +90,14 @@ final class Mlx5Device implements Device, RegionHandler {
             m.put("pagesPeak", fw.pages.peak);
             m.put("pagesDroppedByReset", fw.pages.droppedByReset);
             m.put("uars", (long) fw.uars.count());
+            Resources r = fw.resources;
+            m.put("pds", (long) r.pds.size());
+            m.put("cqs", (long) r.cqs.size());
+            m.put("qps", (long) r.qps.size());
+            m.put("mkeys", (long) r.mkeys.size());
+            m.put("srqs", (long) r.srqs.size());
+            m.put("openObjects", (long) (r.pds.size() + r.xrcds.size() + r.transportDomains.size() + r.cqs.size()
+                    + r.qps.size() + r.mkeys.size() + r.srqs.size()));
             List<Map<String, Object>> eqs = new ArrayList<>();
             for (EventQueue eq : hca.eqs.all()) {
                 eqs.add(Map.of("eqn", (long) eq.eqn, "size", (long) eq.size(), "vector", (long) eq.vector,

@@ -57,7 +57,8 @@ final class QpCommands {
             int cqnSnd = (int) c.in(ctx, qpc.cqn_snd);
             int cqnRcv = (int) c.in(ctx, qpc.cqn_rcv);
             int uar = (int) c.in(ctx, qpc.uar_page);
-            if (r.pds.get(pd) == null) {
+            // a UMR QP has no PD of its own (qp.c leaves it 0): the keys it writes carry theirs
+            if (r.pds.get(pd) == null && !(st == MLX5_QPC_ST_REG_UMR && pd == 0)) {
                 throw bad("pd " + pd + " does not exist");
             }
             for (int cqn : new int[] {cqnSnd, cqnRcv}) {
