@@ -90,6 +90,8 @@ final class Caps {
         set(p, cmd_hca_cap.pkey_table_size, 0);      // 0 = 128 P_Keys
         set(p, cmd_hca_cap.max_indirection, 0);
         set(p, cmd_hca_cap.uar_sz, 0);
+        // the internal timer (init segment 0x1000) counts nanoseconds: a 1 GHz clock for the driver's PTP/timestamps
+        set(p, cmd_hca_cap.device_frequency_khz, 1_000_000);
         return p;
     }
 
