@@ -35,6 +35,8 @@ final class Hca implements CommandQueue.Completion {
     /** Whether the command EQ existed when the command being served was handed to us. */
     private boolean commandEqBefore;
     long cmdEqes;
+    long internalErrors;
+    String lastInternalError = "";
 
     Hca(Mlx5Config config, DmaAccess dma, ThreadFactory threads, Supplier<Interrupts> interrupts) {
         this.config = config;
@@ -135,7 +137,14 @@ final class Hca implements CommandQueue.Completion {
                     if ((slots & (1 << slot)) != 0) {
                         synchronized (firmware) { // inspect() reads the firmware state under this lock
                             commandEqBefore = eqs.commandEq() != null;
-                            cmdq.serve(cmdDma, 1 << slot);
+                            try {
+                                cmdq.serve(cmdDma, 1 << slot);
+                            } catch (RuntimeException e) {
+                                // a bug in the transport must not stop the worker: the slot is lost, the device lives
+                                internalErrors++;
+                                lastInternalError = e.toString();
+                                cmdDma.end();
+                            }
                         }
                     }
                 }

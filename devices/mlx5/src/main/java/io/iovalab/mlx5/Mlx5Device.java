@@ -84,6 +84,8 @@ final class Mlx5Device implements Device, RegionHandler {
             m.put("lastDeliveryError", hca.cmdq.lastDeliveryError);
             m.put("faults", hca.cmdq.faults);
             m.put("cmdEqes", hca.cmdEqes);
+            m.put("internalErrors", hca.internalErrors);
+            m.put("lastInternalError", hca.lastInternalError);
             m.put("pagesGiven", fw.pages.given);
             m.put("pagesReturned", fw.pages.returned);
             m.put("pagesHeld", (long) fw.pages.held());
