@@ -14,7 +14,8 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
  * "current" page (what is in effect; SET_HCA_CAP changes its writable fields). Only the general
  * page exists: it advertises a one-port InfiniBand HCA with ethernet, flow steering, eswitch,
  * RoCE, ODP, atomics and the optional registers off, which is what keeps mlx5_core's probe to
- * the short command sequence of the kernel reference's "reducing scope" section (§5.6).
+ * the short command sequence of the kernel reference's "reducing scope" section (§5.6), and
+ * mlx5_ib to the vport queries, a few port registers and verbs-object bookkeeping.
  */
 final class Caps {
     /** The capability union (hca_cap_union) that follows the output header. */
@@ -25,6 +26,8 @@ final class Caps {
             cmd_hca_cap.pkey_table_size, cmd_hca_cap.log_max_qp, cmd_hca_cap.cmdif_checksum,
             cmd_hca_cap.log_uar_page_sz, cmd_hca_cap.uar_4k, cmd_hca_cap.cache_line_128byte,
     };
+
+    static final int LOG_MAX_EQ = 4;
 
     private final Mlx5Config config;
     private final Map<Integer, byte[]> max = new HashMap<>();
@@ -47,7 +50,7 @@ final class Caps {
         byte[] p = new byte[PAGE_SIZE];
         set(p, cmd_hca_cap.port_type, 0);            // InfiniBand: no NIC vport / eswitch / ethernet code
         set(p, cmd_hca_cap.num_ports, 1);
-        set(p, cmd_hca_cap.ib_virt, 1);              // vport queries instead of MAD_IFC (mlx5_ib, next stage)
+        set(p, cmd_hca_cap.ib_virt, 1);              // mlx5_ib asks vport queries, not MAD_IFC, for port data
         set(p, cmd_hca_cap.page_request_disable, 1); // no pages EQ: pages are only asked for at boot/init
         set(p, cmd_hca_cap.driver_version, 1);       // the driver sends SET_DRIVER_VERSION
         set(p, cmd_hca_cap.xrc, 1);                  // mlx5_ib requires it
@@ -58,7 +61,7 @@ final class Caps {
         set(p, cmd_hca_cap.umr_extended_translation_offset, 1);
         // no PAS loading through UMR (mlx5r_umr_can_load_pas): user MRs are made with CREATE_MKEY, no send queue needed
         set(p, cmd_hca_cap.umr_modify_entity_size_disabled, 1);
-        set(p, cmd_hca_cap.log_max_eq, 4);           // 16 EQs: 3 async + completion EQs
+        set(p, cmd_hca_cap.log_max_eq, LOG_MAX_EQ);  // 16 EQs: async ones + completion EQs
         set(p, cmd_hca_cap.log_max_eq_sz, 22);
         set(p, cmd_hca_cap.log_max_qp, 18);
         set(p, cmd_hca_cap.log_max_qp_sz, 15);

@@ -43,7 +43,7 @@ final class Hca implements CommandQueue.Completion {
         this.dmaAccess = dma;
         this.threads = threads;
         this.iseg = new InitSegment(config.fwMajor(), config.fwMinor(), config.fwSub(), this::doorbell);
-        this.eqs = new EqTable(1 << 4, interrupts);
+        this.eqs = new EqTable(1 << Caps.LOG_MAX_EQ, interrupts);
         this.firmware = new Firmware(config, eqs);
         this.cmdq = new CommandQueue(iseg, firmware, this);
     }

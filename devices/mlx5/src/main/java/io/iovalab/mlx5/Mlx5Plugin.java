@@ -9,7 +9,7 @@ import io.iovalab.spi.DevicePlugin;
 
 import java.util.List;
 
-/** {@code --device mlx5:...}: a ConnectX-like function that Linux's mlx5_core probes and unloads cleanly. */
+/** {@code --device mlx5:...}: a ConnectX-like function that Linux's mlx5_core probes and mlx5_ib registers as mlx5_0. */
 public final class Mlx5Plugin implements DevicePlugin {
     @Override
     public String type() {
@@ -18,7 +18,7 @@ public final class Mlx5Plugin implements DevicePlugin {
 
     @Override
     public String summary() {
-        return "mlx5 (ConnectX-5/6-like) HCA: init segment, command queue + mailboxes, pages, caps, EQs; IB port type";
+        return "mlx5 (ConnectX-5/6-like) HCA, one IB port: mlx5_core probes, mlx5_ib registers mlx5_0 (no data path yet)";
     }
 
     @Override
