@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * (a) mlx5_core alone probes with no failed command and no error, and rmmod gives back every
  * page it lent; (b) mlx5_ib registers mlx5_0, which ibv_devinfo lists with the configured port
  * state, a verbs program creates and destroys a PD, MR, CQ and QP, and modprobe/rmmod works
- * three times in a row — every command answered OK, every page returned each time.
+ * three times in a row; in between, unbind / function-level reset / bind three times — every
+ * command answered OK, every page returned each time.
  */
 class Mlx5GuestTest {
 
@@ -67,6 +68,29 @@ class Mlx5GuestTest {
             System.out.println("mlx5_core rmmod, device side:\n  "
                     + String.join("\n  ", commandLog(gone).subList(commandLog(loaded).size(), coreCommands)));
             assertAllPagesBack(gone);
+
+            // ---- a device reset three times in a row: unbind, function-level reset, bind
+            out = g.run(ARM_TRACE + """
+
+                    set -e
+                    modprobe mlx5_core
+                    B=$(basename $(ls -d /sys/bus/pci/drivers/mlx5_core/0000:*))
+                    for i in 1 2 3; do
+                      echo $B > /sys/bus/pci/drivers/mlx5_core/unbind
+                      echo 1 > /sys/bus/pci/devices/$B/reset
+                      echo $B > /sys/bus/pci/drivers/mlx5_core/bind
+                      echo "REBOUND $i $(ls /sys/bus/pci/drivers/mlx5_core | grep -c '^0000:')"
+                    done
+                    """ + EVENTS + "rmmod mlx5_core\n" + REPORT, Duration.ofSeconds(300)).requireSuccess("reset cycles").stdout();
+            assertTrue(out.contains("REBOUND 3 1"), "bound again after the third reset:\n" + out);
+            assertClean(out, "reset cycles");
+            Map<String, Object> reset = server.device().inspect();
+            assertAllPagesBack(reset);
+            assertEquals(0L, reset.get("pagesDroppedByReset"), "the driver took its pages back before each reset");
+            @SuppressWarnings("unchecked")
+            Map<String, Long> resets = (Map<String, Long>) reset.get("resets");
+            assertTrue(resets.values().stream().mapToLong(Long::longValue).sum() >= 3, "the device saw the resets: " + resets);
+            coreCommands = commandLog(reset).size();
 
             // ---- (b) mlx5_ib: three load/unload cycles, the first one exercised from user space
             for (int cycle = 1; cycle <= 3; cycle++) {

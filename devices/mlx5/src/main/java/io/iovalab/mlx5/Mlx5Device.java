@@ -67,8 +67,12 @@ final class Mlx5Device implements Device, RegionHandler {
 
     @Override
     public void reset(ResetReason reason) {
+        resets.merge(reason.name(), 1L, Long::sum);
         hca.reset();
     }
+
+    /** Resets by reason (FLR, DEVICE_RESET, CLIENT_GONE): the message thread writes, inspect reads. */
+    private final Map<String, Long> resets = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Override
     public Map<String, Object> inspect() {
@@ -76,6 +80,7 @@ final class Mlx5Device implements Device, RegionHandler {
         Map<String, Object> m = new LinkedHashMap<>();
         synchronized (fw) {
             m.put("hcaState", fw.state.name());
+            m.put("resets", new java.util.TreeMap<>(resets));
             m.put("issi", (long) fw.issi);
             m.put("driverVersion", fw.driverVersion);
             m.put("commands", fw.commands);
