@@ -17,12 +17,10 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.MLX5_CMD_STAT_BAD_OUTP_LEN_ERR;
 final class Command {
     final byte[] in;
     final byte[] out;
-    final int slot;
 
-    Command(byte[] in, int outLength, int slot) {
+    Command(byte[] in, int outLength) {
         this.in = in;
         this.out = new byte[outLength];
-        this.slot = slot;
     }
 
     int opcode() {

@@ -93,22 +93,23 @@ final class CommandQueue {
             }
             int token = lay[TOKEN] & 0xff;
             int status;
-            Command c = null;
+            Prepared p = null;
             try {
-                c = prepare(dma, lay, slot, token);
-                firmware.execute(c);
+                p = prepare(dma, lay, token);
+                firmware.execute(p.command());
                 executed++;
                 status = MLX5_CMD_DELIVERY_STAT_OK;
             } catch (DeliveryException e) {
                 deliveryErrors++;
                 lastDeliveryError = "slot " + slot + ": " + e.getMessage();
                 status = e.status;
-                c = null;
+                p = null;
             }
             try {
-                if (c != null) {
-                    mailbox.scatter(dma, chain, c.out);
-                    System.arraycopy(c.out, 0, lay, OUT_INLINE, Math.min(16, c.out.length));
+                if (p != null) {
+                    byte[] out = p.command().out;
+                    mailbox.scatter(dma, p.output(), out);
+                    System.arraycopy(out, 0, lay, OUT_INLINE, Math.min(16, out.length));
                     MemorySegment.copy(lay, OUT_INLINE, entry, ValueLayout.JAVA_BYTE, OUT_INLINE, 16);
                     dma.writeDescriptors(at + OUT_INLINE, entry, OUT_INLINE, 16);
                 }
@@ -131,14 +132,16 @@ final class CommandQueue {
             }
             completion.completed(1 << slot);
         } finally {
-            chain = null;
             dma.end();
         }
     }
 
-    private Mailbox.OutputChain chain;
+    /** A delivered command and the output chain it will be written to, both checked. */
+    private record Prepared(Command command, Mailbox.OutputChain output) {
+    }
 
-    private Command prepare(DmaCommand dma, byte[] lay, int slot, int token) throws DeliveryException {
+    /** Checks the entry and both mailbox chains, gathers the input; nothing has run yet. */
+    private Prepared prepare(DmaCommand dma, byte[] lay, int token) throws DeliveryException {
         if (lay[TYPE] != MLX5_PCI_CMD_XPORT) {
             throw new DeliveryException(MLX5_CMD_DELIVERY_STAT_CMD_DESCR_ERR, "type " + lay[TYPE]);
         }
@@ -157,8 +160,8 @@ final class CommandQueue {
         boolean checksum = firmware.checksumEnabled();
         byte[] inline = java.util.Arrays.copyOfRange(lay, IN_INLINE, IN_INLINE + 16);
         byte[] in = mailbox.gather(dma, inline, be64(lay, IN_PTR), inlen, token, checksum);
-        chain = mailbox.prepareOutput(dma, be64(lay, OUT_PTR), outlen, token, checksum);
-        return new Command(in, outlen, slot);
+        Mailbox.OutputChain output = mailbox.prepareOutput(dma, be64(lay, OUT_PTR), outlen, token, checksum);
+        return new Prepared(new Command(in, outlen), output);
     }
 
     static int be32(byte[] b, int off) {
