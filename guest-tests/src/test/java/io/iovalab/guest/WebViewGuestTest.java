@@ -55,9 +55,12 @@ class WebViewGuestTest {
                 JsonNode seen = awaitPage(page, "(() => ({events: Number(document.getElementById('event-count')?.textContent ?? 0),"
                         + " rows: document.querySelectorAll('#events tr.event').length,"
                         + " ranges: document.querySelectorAll('#strip .range').length,"
-                        + " queues: document.querySelectorAll('#queue-rows tr.queue').length}))()",
+                        + " queues: document.querySelectorAll('#queue-rows tr.queue').length,"
+                        + " kinds: Object.fromEntries([...document.querySelectorAll('#kind-counts .kind')].map(k => [k.dataset.kind, 1]))}))()",
+                        // fio's reads under way: NVMe commands, the guest's per-I/O maps, data written into guest memory
                         v -> v.path("events").asLong() > 0 && v.path("rows").asInt() > 0 && v.path("ranges").asInt() > 0
-                                && v.path("queues").asInt() >= 2);
+                                && v.path("queues").asInt() >= 2 && v.path("kinds").has("COMMAND") && v.path("kinds").has("MAP")
+                                && v.path("kinds").has("WRITE"));
                 boolean duringFio = !fio.isDone();
 
                 // the page's map, fetched between two dumps of the server's map: whatever the

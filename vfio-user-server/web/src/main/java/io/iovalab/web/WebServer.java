@@ -6,6 +6,8 @@ import io.iovalab.control.TraceJson;
 import io.iovalab.server.VfioUserServer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import org.slf4j.Logger;
@@ -51,6 +53,9 @@ public final class WebServer implements AutoCloseable {
         });
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                    // a trace burst of a busy device is thousands of small frames; Netty's 64 KiB
+                    // default would mark a browser "behind" within one burst and drop its events
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 4 << 20))
                     .childHandler(new WebChannelInitializer(devices, json, traceJson))
                     .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)).sync().channel();
             int bound = ((InetSocketAddress) ch.localAddress()).getPort();
