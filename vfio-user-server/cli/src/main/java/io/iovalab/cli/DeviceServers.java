@@ -6,6 +6,7 @@ import io.iovalab.server.ServerOptions;
 import io.iovalab.server.VfioUserServer;
 import io.iovalab.spi.DeviceConfig;
 import io.iovalab.spi.DeviceConfigException;
+import io.iovalab.web.WebServer;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,13 +15,16 @@ import java.util.List;
 
 /**
  * The iovalab servers of one guest, started before QEMU (which connects at realize), each with
- * its control socket so {@code iovalab inject/trace/inspect} reach it while the guest runs.
+ * its control socket so {@code iovalab inject/trace/inspect} reach it while the guest runs, and
+ * all of them behind one web view when a port is given.
  */
 final class DeviceServers implements AutoCloseable {
     final List<VfioUserServer> servers = new ArrayList<>();
     final List<ControlServer> controls = new ArrayList<>();
+    WebServer web;
 
-    static DeviceServers start(List<String> devices, Path dir) throws IOException, DeviceConfigException {
+    /** {@code webPort} null: no web view. */
+    static DeviceServers start(List<String> devices, Path dir, Integer webPort) throws IOException, DeviceConfigException {
         DeviceServers d = new DeviceServers();
         DeviceRegistry registry = DeviceRegistry.system();
         try {
@@ -31,6 +35,10 @@ final class DeviceServers implements AutoCloseable {
                 VfioUserServer server = VfioUserServer.start(o, registry);
                 d.servers.add(server);
                 d.controls.add(ControlServer.start(server));
+            }
+            if (webPort != null) {
+                d.web = WebServer.start(d.servers, webPort);
+                System.err.println("iovalab: web view " + d.web.url());
             }
         } catch (IOException | DeviceConfigException | RuntimeException e) {
             d.close();
@@ -45,6 +53,9 @@ final class DeviceServers implements AutoCloseable {
 
     @Override
     public void close() {
+        if (web != null) {
+            web.close();
+        }
         controls.forEach(ControlServer::close);
         servers.forEach(VfioUserServer::close);
     }

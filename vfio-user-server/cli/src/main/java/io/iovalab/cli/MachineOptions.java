@@ -31,6 +31,10 @@ final class MachineOptions {
     @Option(names = "--workdir", paramLabel = "DIR", description = "Where sockets and logs go (default: a new temp dir).")
     Path workDir;
 
+    @Option(names = "--web", paramLabel = "PORT",
+            description = "Serve the web view and /metrics on http://127.0.0.1:PORT/ (0 = any free port; off unless given).")
+    Integer webPort;
+
     @Option(names = "--qemu-arg", paramLabel = "ARG", description = "An extra QEMU argument (repeatable).")
     List<String> qemuArgs = new ArrayList<>();
 

@@ -5,10 +5,12 @@ import io.iovalab.server.DeviceRegistry;
 import io.iovalab.server.ServerOptions;
 import io.iovalab.server.VfioUserServer;
 import io.iovalab.spi.DeviceConfig;
+import io.iovalab.web.WebServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code iovalab serve}: one device on one vfio-user socket, until interrupted. */
@@ -43,6 +45,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Live DMA maps allowed at once; more are refused with ENOSPC (default ${DEFAULT-VALUE}).")
     int maxDmaMaps;
 
+    @Option(names = "--web", paramLabel = "PORT",
+            description = "Serve the web view and /metrics on http://127.0.0.1:PORT/ (0 = any free port; off unless given).")
+    Integer webPort;
+
     @Option(names = {"-v", "--verbose"}, description = "Log every message at debug level.")
     boolean verbose;
 
@@ -53,13 +59,20 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions options = new ServerOptions(socket, config, name != null ? name : config.type() + "0",
                 maxMsgFds, maxDataXferSize, maxDmaMaps);
         try (VfioUserServer server = VfioUserServer.start(options, DeviceRegistry.system());
-             ControlServer control = ControlServer.start(server)) {
+             ControlServer control = ControlServer.start(server);
+             WebServer web = webPort == null ? null : WebServer.start(List.of(server), webPort)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (web != null) {
+                    web.close();
+                }
                 control.close();
                 server.close();
             }, "iovalab-shutdown"));
             System.err.printf("iovalab: %s (%s) listening on %s, control socket %s%n", options.name(), config, socket,
                     control.path());
+            if (web != null) {
+                System.err.println("iovalab: web view " + web.url());
+            }
             server.awaitClosed();
         }
         return 0;

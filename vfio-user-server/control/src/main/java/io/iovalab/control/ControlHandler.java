@@ -3,10 +3,8 @@ package io.iovalab.control;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.iovalab.iommu.TraceEvent;
 import io.iovalab.os.Process;
 import io.iovalab.server.VfioUserServer;
-import io.iovalab.spi.DeviceEvent;
 import io.iovalab.spi.FaultInjector;
 import io.iovalab.spi.FaultSpec;
 import io.iovalab.spi.FaultSpecException;
@@ -28,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -50,8 +47,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<ByteBuf> {
     private final TraceJson traceJson;
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicLong dropped = new AtomicLong();
-    private Consumer<TraceEvent> iommuListener;
-    private Consumer<DeviceEvent> deviceListener;
+    private TraceSubscription subscription;
     private boolean flushScheduled;
 
     ControlHandler(VfioUserServer server, ObjectMapper json, TraceJson traceJson) {
@@ -181,22 +177,10 @@ final class ControlHandler extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     private void subscribe(ChannelHandlerContext ctx, TraceFilter filter) throws RequestException {
-        if (iommuListener != null) {
+        if (subscription != null) {
             throw new RequestException("this connection is already tracing");
         }
-        String name = server.options().name();
-        iommuListener = e -> {
-            if (filter.accepts(name, e.kind().name(), e.queue())) {
-                enqueue(ctx, () -> traceJson.iommu(name, e));
-            }
-        };
-        deviceListener = e -> {
-            if (filter.accepts(e.device(), e.kind(), e.queue())) {
-                enqueue(ctx, () -> traceJson.device(e));
-            }
-        };
-        server.iovaSpace().trace().subscribe(iommuListener);
-        server.deviceTrace().subscribe(deviceListener);
+        subscription = TraceSubscription.open(server, filter, traceJson, event -> enqueue(ctx, event));
     }
 
     /** On the event's thread: hand it to the event loop, or drop it if the client is behind. */
@@ -256,9 +240,8 @@ final class ControlHandler extends SimpleChannelInboundHandler<ByteBuf> {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        if (iommuListener != null) {
-            server.iovaSpace().trace().unsubscribe(iommuListener);
-            server.deviceTrace().unsubscribe(deviceListener);
+        if (subscription != null) {
+            subscription.close();
         }
         super.channelInactive(ctx);
     }

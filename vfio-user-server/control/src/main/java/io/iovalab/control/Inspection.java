@@ -11,13 +11,13 @@ import java.util.List;
 import java.util.Map;
 
 /** What {@code iovalab inspect} shows of one server: device state, the IOMMU map and faults, armed injections. */
-final class Inspection {
+public final class Inspection {
     private static final int RECENT_FAULTS = 32;
 
     private Inspection() {
     }
 
-    static Map<String, Object> of(VfioUserServer server) {
+    public static Map<String, Object> of(VfioUserServer server) {
         long now = System.nanoTime();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("device", server.options().name());

@@ -9,17 +9,17 @@ import java.util.Map;
 
 /**
  * One flat JSON object per event, IOMMU and device events alike: {@code t} (seconds since the
- * control channel started), {@code device}, {@code kind}, {@code queue}, {@code cid}, then the
- * kind's own fields. Built on the control channel's thread, never on the device's.
+ * channel started), {@code device}, {@code kind}, {@code queue}, {@code cid}, then the
+ * kind's own fields. Built on the channel's thread, never on the device's.
  */
-final class TraceJson {
+public final class TraceJson {
     private final long originNanos;
 
-    TraceJson(long originNanos) {
+    public TraceJson(long originNanos) {
         this.originNanos = originNanos;
     }
 
-    Map<String, Object> iommu(String device, TraceEvent e) {
+    public Map<String, Object> iommu(String device, TraceEvent e) {
         Map<String, Object> m = head(e.timeNanos(), device, e.kind().name(), e.queue(), e.commandId());
         if (e.kind() != TraceEvent.Kind.UNMAP_ALL) {
             m.put("iova", "0x" + Long.toHexString(e.iova()));
@@ -39,7 +39,7 @@ final class TraceJson {
         return m;
     }
 
-    Map<String, Object> device(DeviceEvent e) {
+    public Map<String, Object> device(DeviceEvent e) {
         Map<String, Object> m = head(e.timeNanos(), e.device(), e.kind(), e.queue(), e.commandId());
         m.putAll(e.fields());
         return m;
