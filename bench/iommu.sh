@@ -5,7 +5,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/.mvn/wrapper/bootstrap.sh"
 iovalab_find_java
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am install -DskipTests >&2
+# package, not install: the classpath then names this checkout's module jars, not whatever another
+# checkout last installed into the shared local repository
+"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
 cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g)
 out=$(mktemp)

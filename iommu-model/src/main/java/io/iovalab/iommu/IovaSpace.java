@@ -36,6 +36,7 @@ public final class IovaSpace implements DmaAccess {
     private final String deviceName;
     private final RemoteDma remote;
     private final int maxMappings;
+    private final long tableMaxPages;
     final PageTable table = new PageTable();
     final BackingSlots slots = new BackingSlots();
     final LargeMaps large = new LargeMaps();
@@ -70,9 +71,15 @@ public final class IovaSpace implements DmaAccess {
     }
 
     public IovaSpace(String deviceName, RemoteDma remote, int maxMappings) {
+        this(deviceName, remote, maxMappings, TABLE_MAX_PAGES);
+    }
+
+    /** {@code tableMaxPages}: tests move the line between the two layouts to mix them. */
+    IovaSpace(String deviceName, RemoteDma remote, int maxMappings, long tableMaxPages) {
         this.deviceName = deviceName;
         this.remote = remote;
         this.maxMappings = maxMappings;
+        this.tableMaxPages = tableMaxPages;
     }
 
     @Override
@@ -125,7 +132,7 @@ public final class IovaSpace implements DmaAccess {
         }
         long now = System.nanoTime();
         long pages = size >>> Pte.PAGE_SHIFT;
-        int slot = pages <= TABLE_MAX_PAGES ? slots.acquire(backing) : -1;
+        int slot = pages <= tableMaxPages ? slots.acquire(backing) : -1;
         if (slot >= 0) {
             int id = ids.allocate(now);
             long first = iova >>> Pte.PAGE_SHIFT;
@@ -257,6 +264,9 @@ public final class IovaSpace implements DmaAccess {
 
     private long unmapLarge(long iova, long last) {
         Mapping[] all = large.all();
+        if (all.length == 0) {
+            return 0;
+        }
         List<Mapping> keep = new ArrayList<>(all.length + 1);
         long bytes = 0;
         for (Mapping m : all) {
@@ -320,6 +330,7 @@ public final class IovaSpace implements DmaAccess {
     }
 
     private void finishUnmap(long bytes, long now) {
+        table.trim();
         awaitReaders();
         for (int i = 0; i < pendingCount; i++) {
             int id = (int) (pending[i] >>> 32);

@@ -11,8 +11,9 @@ import java.lang.invoke.VarHandle;
  *
  * <p>One writer (the IOVA space, under its lock), any number of lock-free readers: children and
  * entries are published with release stores and read with acquire loads, so a reader sees either
- * nothing or a fully built level. Empty leaves are dropped; a reader still holding one sees zeros
- * (a fault), which is what it would have seen anyway.
+ * nothing or a fully built level. Empty levels are dropped, but lazily: a map/unmap pair at a
+ * leaf boundary would otherwise allocate and zero a leaf each time. A reader still holding a
+ * dropped level sees zeros (a fault), which is what it would have seen anyway.
  */
 final class PageTable {
     private static final int BITS = 13;
@@ -27,7 +28,12 @@ final class PageTable {
         int used;
     }
 
+    /** Empty leaves tolerated before a sweep, on top of one per leaf in use. */
+    private static final int SPARE_LEAVES = 64;
+
     private final Object[] root = new Object[FAN];
+    private int leaves;
+    private int emptyLeaves;
 
     /** The entry for {@code page}, 0 when unmapped. Lock-free. */
     long pte(long page) {
@@ -57,8 +63,8 @@ final class PageTable {
     void set(long page, long pte, int owner) {
         Leaf leaf = leaf(page, true);
         int i = (int) page & MASK;
-        if (leaf.pte[i] == 0) {
-            leaf.used++;
+        if (leaf.pte[i] == 0 && leaf.used++ == 0) {
+            emptyLeaves--;
         }
         leaf.owner[i] = owner;
         ENTRY.setRelease(leaf.pte, i, pte);
@@ -77,9 +83,49 @@ final class PageTable {
         ENTRY.setRelease(leaf.pte, i, 0L);
         leaf.owner[i] = 0;
         if (--leaf.used == 0) {
-            Object[] l2 = (Object[]) ((Object[]) root[(int) (page >>> 3 * BITS)])[(int) (page >>> 2 * BITS) & MASK];
-            REF.setRelease(l2, (int) (page >>> BITS) & MASK, null);
+            emptyLeaves++;
         }
+    }
+
+    /** Drops empty levels once there are more of them than leaves in use. */
+    void trim() {
+        if (emptyLeaves <= SPARE_LEAVES || emptyLeaves <= leaves - emptyLeaves) {
+            return;
+        }
+        for (int a = 0; a < FAN; a++) {
+            Object[] l1 = (Object[]) root[a];
+            if (l1 != null && sweep(l1)) {
+                REF.setRelease(root, a, null);
+            }
+        }
+        emptyLeaves = 0;
+    }
+
+    /** Unlinks the empty leaves under {@code l1}; true when nothing is left under it. */
+    private boolean sweep(Object[] l1) {
+        boolean empty = true;
+        for (int b = 0; b < FAN; b++) {
+            Object[] l2 = (Object[]) l1[b];
+            if (l2 == null) {
+                continue;
+            }
+            boolean l2Empty = true;
+            for (int c = 0; c < FAN; c++) {
+                Leaf leaf = (Leaf) l2[c];
+                if (leaf != null && leaf.used == 0) {
+                    REF.setRelease(l2, c, null);
+                    leaves--;
+                } else if (leaf != null) {
+                    l2Empty = false;
+                }
+            }
+            if (l2Empty) {
+                REF.setRelease(l1, b, null);
+            } else {
+                empty = false;
+            }
+        }
+        return empty;
     }
 
     /** The first populated page in [from, last], or -1. Skips absent subtrees whole. */
@@ -123,6 +169,8 @@ final class PageTable {
         Leaf leaf = (Leaf) l2[i];
         if (leaf == null && create) {
             leaf = new Leaf();
+            leaves++;
+            emptyLeaves++; // until set() puts the first entry in
             REF.setRelease(l2, i, leaf);
         }
         return leaf;
