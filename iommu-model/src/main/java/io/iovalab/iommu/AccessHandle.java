@@ -130,7 +130,12 @@ final class AccessHandle implements DmaCommand {
                 }
                 prev = next;
             }
-            pieceSegment = slots.segment(Pte.slot(pte));
+            int slot = Pte.slot(pte);
+            pieceSegment = slots.segment(slot);
+            if (pieceSegment == null && slot != 0) {
+                // only an unguarded read can see this: the map and its backing went while it looked
+                throw new IllegalStateException("backing released");
+            }
             pieceOffset = Pte.offset(pte) + in;
             pieceLength = Long.compareUnsigned(n, want) < 0 ? n : want;
             return;
@@ -169,28 +174,44 @@ final class AccessHandle implements DmaCommand {
         void copy(MemorySegment segment, long offset, long iova, long done, long n) throws DmaFault, IOException;
     }
 
+    /** Replays of an unguarded read before it takes the window instead. */
+    private static final int REPLAYS = 2;
+
     /**
-     * Walks [iova, iova+length) piece by piece. Local pieces run inside an access window; remote
-     * pieces run outside it (they wait for the client).
+     * Walks [iova, iova+length) piece by piece. Local pieces run inside an access window, or, when
+     * {@code replayable} (a copy that may be redone), unguarded and checked against the unmap
+     * epoch afterwards; remote pieces run outside the window (they wait for the client).
      */
-    private void walk(long iova, long length, boolean write, PieceCopier copier) throws DmaFault {
+    private void walk(long iova, long length, boolean write, boolean replayable, PieceCopier copier) throws DmaFault {
         checkRange(iova, length, write);
         long done = 0;
+        int replays = 0;
         while (done < length) {
             long at = iova + done;
-            enter();
-            boolean inside = true;
+            boolean guarded = !replayable || replays >= REPLAYS;
+            long epoch = space.unmapEpoch();
+            if (guarded) {
+                enter();
+            }
+            boolean inside = guarded;
             try {
                 translate(at, length - done, write, iova, length);
                 long n = pieceLength;
                 if (pieceSegment == null) {
-                    exit();
-                    inside = false;
+                    if (inside) {
+                        exit();
+                        inside = false;
+                    }
                     remote(at, done, n, write, copier);
                 } else {
                     copier.copy(pieceSegment, pieceOffset, at, done, n);
+                    if (!guarded && raced(epoch)) {
+                        replays++;
+                        continue;
+                    }
                 }
                 done += n;
+                replays = 0;
             } catch (IllegalStateException | IndexOutOfBoundsException e) {
                 // the memory went away under us (closed arena): a fault, never a crash
                 throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, length, at, write,
@@ -205,6 +226,12 @@ final class AccessHandle implements DmaCommand {
         }
     }
 
+    /** Whether an unmap ran since {@code epoch} was read; the loads of an unguarded read come first. */
+    private boolean raced(long epoch) {
+        VarHandle.loadLoadFence();
+        return space.unmapEpoch() != epoch;
+    }
+
     private void remote(long at, long done, long n, boolean write, PieceCopier copier) throws DmaFault, IOException {
         if (space.remote() == null) {
             throw space.fault(this, Fault.Kind.REMOTE_ERROR, at, n, at, write,
@@ -216,7 +243,7 @@ final class AccessHandle implements DmaCommand {
 
     // ---- bulk ----
     private void copyIn(long iova, MemorySegment dst, long dstOffset, long length) throws DmaFault {
-        walk(iova, length, false, (seg, off, at, done, n) -> {
+        walk(iova, length, false, true, (seg, off, at, done, n) -> {
             if (seg == null) {
                 space.remote().read(at, dst, dstOffset + done, n);
             } else {
@@ -226,7 +253,7 @@ final class AccessHandle implements DmaCommand {
     }
 
     private void copyOut(long iova, MemorySegment src, long srcOffset, long length) throws DmaFault {
-        walk(iova, length, true, (seg, off, at, done, n) -> {
+        walk(iova, length, true, false, (seg, off, at, done, n) -> {
             if (seg == null) {
                 space.remote().write(at, src, srcOffset + done, n);
             } else {
@@ -260,30 +287,45 @@ final class AccessHandle implements DmaCommand {
     }
 
     // ---- scalars: one entry load when the scalar sits in one local page, the general walk otherwise ----
+    // (the fast paths stay small enough for the JIT to inline them into the caller)
+
+    /** The entry that serves a {@code size}-byte scalar at {@code iova} directly, or 0 for the slow path. */
+    private long direct(long iova, int size, long right) {
+        long pte = table.pte(iova >>> Pte.PAGE_SHIFT);
+        boolean inPage = (iova & Pte.PAGE_MASK) <= Pte.PAGE - size;
+        return (pte & right) != 0 && Pte.valid(pte) && Pte.slot(pte) != 0 && inPage && space.busMasterEnabled() ? pte : 0;
+    }
+
     private long readScalar(long iova, int size) throws DmaFault {
-        enter();
-        try {
-            long pte = table.pte(iova >>> Pte.PAGE_SHIFT);
-            long in = iova & Pte.PAGE_MASK;
-            if ((pte & Pte.READ) != 0 && Pte.valid(pte) && in <= Pte.PAGE - size && space.busMasterEnabled()) {
-                MemorySegment s = slots.segment(Pte.slot(pte));
-                if (s != null) {
-                    long off = Pte.offset(pte) + in;
-                    long v = switch (size) {
-                        case 1 -> s.get(ValueLayout.JAVA_BYTE, off);
-                        case 2 -> s.get(SHORT, off);
-                        case 4 -> s.get(INT, off);
-                        default -> s.get(LONG, off);
-                    };
-                    control(iova, size, false);
-                    return v;
-                }
+        long epoch = space.unmapEpoch();
+        long pte = direct(iova, size, Pte.READ);
+        if (pte != 0) {
+            long v;
+            MemorySegment s = slots.segment(Pte.slot(pte));
+            if (s == null) {
+                return readWalking(iova, size); // its map went while we looked: let the walk say how
             }
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, false, "guest memory released: " + e.getMessage());
-        } finally {
-            exit();
+            try {
+                long off = Pte.offset(pte) + (iova & Pte.PAGE_MASK);
+                v = switch (size) {
+                    case 1 -> s.get(ValueLayout.JAVA_BYTE, off);
+                    case 2 -> s.get(SHORT, off);
+                    case 4 -> s.get(INT, off);
+                    default -> s.get(LONG, off);
+                };
+            } catch (IllegalStateException | IndexOutOfBoundsException e) {
+                // memory released, or its slot reused, under an unguarded read: replay it the slow way
+                return readWalking(iova, size);
+            }
+            if (!raced(epoch)) {
+                control(iova, size, false);
+                return v;
+            }
         }
+        return readWalking(iova, size);
+    }
+
+    private long readWalking(long iova, int size) throws DmaFault {
         scratch.set(LONG, 0, 0);
         copyIn(iova, scratch, 0, size);
         control(iova, size, false);
@@ -298,30 +340,35 @@ final class AccessHandle implements DmaCommand {
     private void writeScalar(long iova, int size, long value) throws DmaFault {
         enter();
         try {
-            long pte = table.pte(iova >>> Pte.PAGE_SHIFT);
-            long in = iova & Pte.PAGE_MASK;
-            if ((pte & Pte.WRITE) != 0 && Pte.valid(pte) && in <= Pte.PAGE - size && space.busMasterEnabled()) {
+            long pte = direct(iova, size, Pte.WRITE);
+            if (pte != 0) {
                 MemorySegment s = slots.segment(Pte.slot(pte));
-                if (s != null) {
-                    long off = Pte.offset(pte) + in;
-                    switch (size) {
-                        case 1 -> s.set(ValueLayout.JAVA_BYTE, off, (byte) value);
-                        case 2 -> s.set(SHORT, off, (short) value);
-                        case 4 -> s.set(INT, off, (int) value);
-                        default -> s.set(LONG, off, value);
-                    }
-                    control(iova, size, true);
-                    return;
+                long off = Pte.offset(pte) + (iova & Pte.PAGE_MASK);
+                switch (size) {
+                    case 1 -> s.set(ValueLayout.JAVA_BYTE, off, (byte) value);
+                    case 2 -> s.set(SHORT, off, (short) value);
+                    case 4 -> s.set(INT, off, (int) value);
+                    default -> s.set(LONG, off, value);
                 }
+                control(iova, size, true);
+                return;
             }
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, true, "guest memory released: " + e.getMessage());
+            throw released(iova, size, true, e);
         } finally {
             exit();
         }
+        writeWalking(iova, size, value);
+    }
+
+    private void writeWalking(long iova, int size, long value) throws DmaFault {
         scratch.set(LONG, 0, value);
         copyOut(iova, scratch, 0, size);
         control(iova, size, true);
+    }
+
+    private DmaFault released(long iova, int size, boolean write, RuntimeException e) {
+        return space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, write, "guest memory released: " + e.getMessage());
     }
 
     @Override
@@ -400,7 +447,7 @@ final class AccessHandle implements DmaCommand {
 
     @Override
     public void fill(long iova, byte value, long length) throws DmaFault {
-        walk(iova, length, true, (seg, off, at, done, n) -> {
+        walk(iova, length, true, false, (seg, off, at, done, n) -> {
             if (seg == null) {
                 byte[] chunk = new byte[(int) Math.min(n, 1 << 16)];
                 java.util.Arrays.fill(chunk, value);
@@ -437,9 +484,9 @@ final class AccessHandle implements DmaCommand {
     public void visit(long iova, long length, Direction direction, SegmentVisitor visitor) throws DmaFault {
         boolean write = direction == Direction.FROM_DEVICE;
         // check the whole range first so a fault leaves nothing half-visited
-        walk(iova, length, write, (seg, off, at, done, n) -> {
+        walk(iova, length, write, true, (seg, off, at, done, n) -> {
         });
-        walk(iova, length, write, (seg, off, at, done, n) -> {
+        walk(iova, length, write, false, (seg, off, at, done, n) -> {
             if (seg == null) {
                 MemorySegment bounce = MemorySegment.ofArray(new byte[(int) n]);
                 if (!write) {

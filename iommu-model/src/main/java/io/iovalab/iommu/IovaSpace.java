@@ -18,16 +18,25 @@ import java.util.concurrent.atomic.LongAdder;
  * whole in {@link LargeMaps}. Unmaps cut at page granularity.
  *
  * <p><b>Concurrency.</b> Maps and unmaps come from the message thread (they are serialized here
- * anyway); device threads translate without locks. Each device thread's {@link DmaCommand} handle
- * publishes when it is inside an access. {@link #unmap} clears the entries, fences, then waits
- * until every handle that was inside an access at that moment has left it — an IOTLB
- * invalidation that drains in-flight DMA — and only then releases the backing (whose last release
- * may munmap). So an access that starts after {@code unmap} returned faults, an access that was
- * under way finishes on memory that is still mapped, and the munmap never runs under a reader.
- * Should the backing's memory vanish anyway (its owner closed it), the shared arena's close
- * handshake turns the touching access into an exception that the handle reports as a fault.
- * Accesses served by DMA_READ/DMA_WRITE messages run outside that window, so an unmap never
- * waits for the client.
+ * anyway); device threads translate without locks. {@link #unmap} clears the entries, bumps the
+ * unmap epoch, fences, waits out the accesses that are under way, and only then releases the
+ * backing (whose last release may munmap). Two kinds of access, because a fence per access costs
+ * more than the translation:
+ * <ul>
+ * <li>Accesses with effects that cannot be taken back — device writes, zero-copy visits — run
+ *     inside a window their handle publishes (a volatile store, i.e. a fence), and the unmap
+ *     waits until every handle that was inside one has left it: an IOTLB invalidation that drains
+ *     in-flight DMA. Such an access either started before the unmap and finishes on memory that is
+ *     still mapped, or sees the cleared entry and faults.
+ * <li>Reads that only copy out run unguarded and check the epoch afterwards: if an unmap overlapped
+ *     them they are thrown away and replayed (and then fault if their page went); after a couple
+ *     of replays a read takes the window, so a stream of unmaps cannot starve it. A copy that
+ *     survives the check was made while the memory was still mapped. The memory itself cannot
+ *     vanish under such a read: backings free it by closing a shared arena, whose close handshake
+ *     turns an access under way into an exception, reported as a fault.
+ * </ul>
+ * Accesses served by DMA_READ/DMA_WRITE messages run outside the window, so an unmap never waits
+ * for the client.
  */
 public final class IovaSpace implements DmaAccess {
     static final int RANGE_BUCKETS = 9;
@@ -46,6 +55,8 @@ public final class IovaSpace implements DmaAccess {
     final FaultLog faultLog = new FaultLog(1024);
     final TraceRing trace = new TraceRing(8192);
     private volatile boolean busMaster;
+    /** Bumped by every unmap once its entries are cleared: how unguarded reads notice they raced one. */
+    private volatile long unmapEpoch;
 
     // maps an unmap removed, released once its grace period is over: (id, slot) pairs and large maps
     private long[] pending = new long[16];
@@ -96,6 +107,10 @@ public final class IovaSpace implements DmaAccess {
 
     RemoteDma remote() {
         return remote;
+    }
+
+    long unmapEpoch() {
+        return unmapEpoch;
     }
 
     boolean busMasterEnabled() {
@@ -330,6 +345,7 @@ public final class IovaSpace implements DmaAccess {
     }
 
     private void finishUnmap(long bytes, long now) {
+        unmapEpoch = unmapEpoch + 1;
         table.trim();
         awaitReaders();
         for (int i = 0; i < pendingCount; i++) {

@@ -55,7 +55,8 @@ public class TranslateBench {
             baseline.put(BASE + 4096L * i, new long[] {4096, off});
         }
         dma = space.newCommand().start(0, DmaCommand.NO_COMMAND);
-        addresses = new long[1 << 16];
+        // at least one address per map, so the lookups range over all of them rather than a cached subset
+        addresses = new long[Integer.highestOneBit(Math.max(mappings, 2) - 1) << 1];
         for (int i = 0; i < addresses.length; i++) {
             addresses[i] = BASE + 4096L * r.nextInt(mappings) + 8 * r.nextInt(512);
         }
