@@ -21,6 +21,7 @@ def pair(bench):
     a, unit = rows[bench + ".iovaSpace"]; b, _ = rows[bench + ".treeMapBaseline"]; return a, b, unit
 print("%-34s %14s %14s %10s" % ("benchmark", "iovalab", "TreeMap", "ratio"))
 a, b, u = pair("TranslateBench"); print("%-34s %14.1f %14.1f %10.2f  (%s, lower is better; target <= 20 ns)" % ("translate hit, 1M 4 KiB maps", a, b, a / b, u))
+f, _ = rows["TranslateBench.flatArrayFloor"]; print("%-34s %14.1f %14s %10s  (%s, flat long[] + the same read, no checks: what the memory costs)" % ("  floor for that access pattern", f, "", "", u))
 a, b, u = pair("MapUnmapBench"); print("%-34s %14.0f %14.0f %10.2f  (%s, higher is better; target >= 1e6)" % ("map+unmap, 100k live", a, b, a / b, u))
 h = dict(kv.split("=") for kv in sys.argv[2].split()[1:4])
 print("%-34s %14s %14s %10s  (bytes, target <= 64)" % ("heap per mapping", h["iovaSpace"], h["treeMapBaseline"], h["ratio"]))

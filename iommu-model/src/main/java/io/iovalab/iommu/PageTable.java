@@ -4,23 +4,32 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A four-level radix table over 52-bit IOVA page numbers whose leaves are primitive arrays: a
- * lookup is three reference loads (cached when maps cluster) and one load of a packed {@link Pte}.
- * Beside each entry sits the id of the map that owns it, which only the writer reads (to find map
- * boundaries on unmap and dump).
+ * A four-level radix table over 52-bit IOVA page numbers whose leaves are primitive arrays of
+ * packed {@link Pte}s: a lookup is three loads through typed directories (cached when maps
+ * cluster) and one load of the entry. The writer keeps a parallel tree of {@link Leaf} records
+ * that also hold, per entry, the id of the map that owns it (to find map boundaries on unmap and
+ * dump); readers never look at it.
  *
- * <p>One writer (the IOVA space, under its lock), any number of lock-free readers: children and
- * entries are published with release stores and read with acquire loads, so a reader sees either
- * nothing or a fully built level. Empty levels are dropped, but lazily: a map/unmap pair at a
- * leaf boundary would otherwise allocate and zero a leaf each time. A reader still holding a
- * dropped level sees zeros (a fault), which is what it would have seen anyway.
+ * <p>One writer (the IOVA space, under its lock), any number of lock-free readers. New levels
+ * and entries are published with release stores. Readers load the directories plainly — typed
+ * arrays need no casts, which keeps the lookup short enough for several to overlap in the CPU —
+ * and only the entry with acquire: a level holds nothing but nulls and zeros when it is
+ * published, and a reader that misses a level being added sees no entry, as it would have a
+ * moment earlier. Callers start every access with a volatile read (the unmap epoch or the access
+ * window), so these loads are redone for each access. Empty levels are dropped, but lazily: a
+ * map/unmap pair at a leaf boundary would otherwise allocate and zero a leaf each time. A reader
+ * still holding a dropped level sees zeros (a fault), which is what it would have seen anyway.
  */
 final class PageTable {
     private static final int BITS = 13;
     private static final int FAN = 1 << BITS;
     private static final int MASK = FAN - 1;
-    private static final VarHandle REF = MethodHandles.arrayElementVarHandle(Object[].class);
+    private static final VarHandle TOP = MethodHandles.arrayElementVarHandle(long[][][][].class);
+    private static final VarHandle MID = MethodHandles.arrayElementVarHandle(long[][][].class);
+    private static final VarHandle LOW = MethodHandles.arrayElementVarHandle(long[][].class);
     private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Empty leaves tolerated before a sweep, on top of one per leaf in use. */
+    private static final int SPARE_LEAVES = 64;
 
     private static final class Leaf {
         final long[] pte = new long[FAN];
@@ -28,33 +37,31 @@ final class PageTable {
         int used;
     }
 
-    /** Empty leaves tolerated before a sweep, on top of one per leaf in use. */
-    private static final int SPARE_LEAVES = 64;
-
-    private final Object[] root = new Object[FAN];
-    private int leaves;
+    private final long[][][][] root = new long[FAN][][][];
+    private final Leaf[][][] leaves = new Leaf[FAN][][];
+    private int leafCount;
     private int emptyLeaves;
 
     /** The entry for {@code page}, 0 when unmapped. Lock-free. */
     long pte(long page) {
-        Object[] l1 = (Object[]) REF.getAcquire(root, (int) (page >>> 3 * BITS));
+        long[][][] l1 = root[(int) (page >>> 3 * BITS)];
         if (l1 == null) {
             return 0;
         }
-        Object[] l2 = (Object[]) REF.getAcquire(l1, (int) (page >>> 2 * BITS) & MASK);
+        long[][] l2 = l1[(int) (page >>> 2 * BITS) & MASK];
         if (l2 == null) {
             return 0;
         }
-        Leaf leaf = (Leaf) REF.getAcquire(l2, (int) (page >>> BITS) & MASK);
+        long[] leaf = l2[(int) (page >>> BITS) & MASK];
         if (leaf == null) {
             return 0;
         }
-        return (long) ENTRY.getAcquire(leaf.pte, (int) page & MASK);
+        return (long) ENTRY.getAcquire(leaf, (int) page & MASK);
     }
 
     // ---- writer side ----
 
-    /** The owning map id of a populated page. */
+    /** The owning map id of a populated page, 0 for an empty one. */
     int owner(long page) {
         Leaf leaf = leaf(page, false);
         return leaf == null ? 0 : leaf.owner[(int) page & MASK];
@@ -89,38 +96,41 @@ final class PageTable {
 
     /** Drops empty levels once there are more of them than leaves in use. */
     void trim() {
-        if (emptyLeaves <= SPARE_LEAVES || emptyLeaves <= leaves - emptyLeaves) {
+        if (emptyLeaves <= SPARE_LEAVES || emptyLeaves <= leafCount - emptyLeaves) {
             return;
         }
         for (int a = 0; a < FAN; a++) {
-            Object[] l1 = (Object[]) root[a];
-            if (l1 != null && sweep(l1)) {
-                REF.setRelease(root, a, null);
+            if (leaves[a] != null && sweep(a)) {
+                leaves[a] = null;
+                TOP.setRelease(root, a, (long[][][]) null);
             }
         }
         emptyLeaves = 0;
     }
 
-    /** Unlinks the empty leaves under {@code l1}; true when nothing is left under it. */
-    private boolean sweep(Object[] l1) {
+    /** Unlinks the empty leaves under top-level slot {@code a}; true when nothing is left there. */
+    private boolean sweep(int a) {
+        Leaf[][] m1 = leaves[a];
+        long[][][] r1 = root[a];
         boolean empty = true;
         for (int b = 0; b < FAN; b++) {
-            Object[] l2 = (Object[]) l1[b];
-            if (l2 == null) {
+            Leaf[] m2 = m1[b];
+            if (m2 == null) {
                 continue;
             }
-            boolean l2Empty = true;
+            boolean m2Empty = true;
             for (int c = 0; c < FAN; c++) {
-                Leaf leaf = (Leaf) l2[c];
-                if (leaf != null && leaf.used == 0) {
-                    REF.setRelease(l2, c, null);
-                    leaves--;
-                } else if (leaf != null) {
-                    l2Empty = false;
+                if (m2[c] != null && m2[c].used == 0) {
+                    m2[c] = null;
+                    LOW.setRelease(r1[b], c, (long[]) null);
+                    leafCount--;
+                } else if (m2[c] != null) {
+                    m2Empty = false;
                 }
             }
-            if (l2Empty) {
-                REF.setRelease(l1, b, null);
+            if (m2Empty) {
+                m1[b] = null;
+                MID.setRelease(r1, b, (long[][]) null);
             } else {
                 empty = false;
             }
@@ -132,17 +142,17 @@ final class PageTable {
     long next(long from, long last) {
         long p = from;
         while (Long.compareUnsigned(p, last) <= 0 && p >= 0) {
-            Object[] l1 = (Object[]) root[(int) (p >>> 3 * BITS)];
-            if (l1 == null) {
+            Leaf[][] m1 = leaves[(int) (p >>> 3 * BITS)];
+            if (m1 == null) {
                 p = ((p >>> 3 * BITS) + 1) << 3 * BITS;
                 continue;
             }
-            Object[] l2 = (Object[]) l1[(int) (p >>> 2 * BITS) & MASK];
-            if (l2 == null) {
+            Leaf[] m2 = m1[(int) (p >>> 2 * BITS) & MASK];
+            if (m2 == null) {
                 p = ((p >>> 2 * BITS) + 1) << 2 * BITS;
                 continue;
             }
-            Leaf leaf = (Leaf) l2[(int) (p >>> BITS) & MASK];
+            Leaf leaf = m2[(int) (p >>> BITS) & MASK];
             if (leaf == null) {
                 p = ((p >>> BITS) + 1) << BITS;
                 continue;
@@ -156,32 +166,34 @@ final class PageTable {
         return -1;
     }
 
+    /** The writer's record of the leaf holding {@code page}; with {@code create}, builds both trees' path. */
     private Leaf leaf(long page, boolean create) {
-        Object[] l1 = child(root, (int) (page >>> 3 * BITS), create);
-        if (l1 == null) {
-            return null;
+        int a = (int) (page >>> 3 * BITS);
+        int b = (int) (page >>> 2 * BITS) & MASK;
+        int c = (int) (page >>> BITS) & MASK;
+        Leaf[][] m1 = leaves[a];
+        if (m1 == null) {
+            if (!create) {
+                return null;
+            }
+            m1 = leaves[a] = new Leaf[FAN][];
+            TOP.setRelease(root, a, new long[FAN][][]);
         }
-        Object[] l2 = child(l1, (int) (page >>> 2 * BITS) & MASK, create);
-        if (l2 == null) {
-            return null;
+        Leaf[] m2 = m1[b];
+        if (m2 == null) {
+            if (!create) {
+                return null;
+            }
+            m2 = m1[b] = new Leaf[FAN];
+            MID.setRelease(root[a], b, new long[FAN][]);
         }
-        int i = (int) (page >>> BITS) & MASK;
-        Leaf leaf = (Leaf) l2[i];
+        Leaf leaf = m2[c];
         if (leaf == null && create) {
-            leaf = new Leaf();
-            leaves++;
+            leaf = m2[c] = new Leaf();
+            leafCount++;
             emptyLeaves++; // until set() puts the first entry in
-            REF.setRelease(l2, i, leaf);
+            LOW.setRelease(root[a][b], c, leaf.pte);
         }
         return leaf;
-    }
-
-    private static Object[] child(Object[] parent, int i, boolean create) {
-        Object[] c = (Object[]) parent[i];
-        if (c == null && create) {
-            c = new Object[FAN];
-            REF.setRelease(parent, i, c);
-        }
-        return c;
     }
 }
