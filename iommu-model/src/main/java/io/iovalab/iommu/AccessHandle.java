@@ -50,8 +50,8 @@ final class AccessHandle implements DmaCommand {
 
     AccessHandle(IovaSpace space) {
         this.space = space;
-        this.table = space.table;
-        this.slots = space.slots;
+        this.table = space.store.table;
+        this.slots = space.store.slots;
     }
 
     long state() {
@@ -140,7 +140,7 @@ final class AccessHandle implements DmaCommand {
             pieceLength = Long.compareUnsigned(n, want) < 0 ? n : want;
             return;
         }
-        Mapping m = space.large.find(at);
+        Mapping m = space.store.large.find(at);
         if (m == null) {
             long when = space.unmappedAt(at);
             Fault.Kind kind = when != 0 ? Fault.Kind.AFTER_UNMAP : at != start ? Fault.Kind.HOLE : Fault.Kind.UNMAPPED;

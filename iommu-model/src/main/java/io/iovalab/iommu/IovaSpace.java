@@ -1,8 +1,6 @@
 package io.iovalab.iommu;
 
 import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -45,11 +43,7 @@ public final class IovaSpace implements DmaAccess {
     private final String deviceName;
     private final RemoteDma remote;
     private final int maxMappings;
-    private final long tableMaxPages;
-    final PageTable table = new PageTable();
-    final BackingSlots slots = new BackingSlots();
-    final LargeMaps large = new LargeMaps();
-    private final MapIds ids = new MapIds();
+    final MapStore store;
     private final CopyOnWriteArrayList<AccessHandle> handles = new CopyOnWriteArrayList<>();
     private final UnmapHistory unmapHistory = new UnmapHistory(4096);
     final FaultLog faultLog = new FaultLog(1024);
@@ -58,18 +52,12 @@ public final class IovaSpace implements DmaAccess {
     /** Bumped by every unmap once its entries are cleared: how unguarded reads notice they raced one. */
     private volatile long unmapEpoch;
 
-    // maps an unmap removed, released once its grace period is over: (id, slot) pairs and large maps
-    private long[] pending = new long[16];
-    private int pendingCount;
-    private final List<Mapping> pendingLarge = new ArrayList<>();
-
     // statistics
     private long mapCount;
     private long unmapCount;
     private long unmappedMaps;
     private long mappedBytes;
     private long highWater;
-    private volatile long live;
     private final AccessCounters retired = new AccessCounters();
     final LongAdder commands = new LongAdder();
     final AtomicLongArray rangesPerCommand = new AtomicLongArray(RANGE_BUCKETS);
@@ -90,7 +78,7 @@ public final class IovaSpace implements DmaAccess {
         this.deviceName = deviceName;
         this.remote = remote;
         this.maxMappings = maxMappings;
-        this.tableMaxPages = tableMaxPages;
+        this.store = new MapStore(tableMaxPages);
     }
 
     @Override
@@ -141,69 +129,15 @@ public final class IovaSpace implements DmaAccess {
             throw new MapException(MapException.EINVAL, "DMA_MAP offset 0x" + Long.toHexString(offset) + "+0x"
                     + Long.toHexString(size) + " lies beyond its file (" + backing.segment().byteSize() + " bytes)");
         }
-        checkFree(iova, size, last);
-        if (live >= maxMappings) {
+        store.checkFree(iova, size, last);
+        if (store.live() >= maxMappings) {
             throw new MapException(MapException.ENOSPC, "DMA_MAP refused: " + maxMappings + " maps already live");
         }
-        long now = System.nanoTime();
-        long pages = size >>> Pte.PAGE_SHIFT;
-        int slot = pages <= tableMaxPages ? slots.acquire(backing) : -1;
-        if (slot >= 0) {
-            int id = ids.allocate(now);
-            long first = iova >>> Pte.PAGE_SHIFT;
-            for (long k = 0; k < pages; k++) {
-                table.set(first + k, Pte.of(slot, backing == null ? 0 : offset + (k << Pte.PAGE_SHIFT), readable, writable), id);
-            }
-        } else {
-            large.add(new Mapping(iova, size, backing, offset, readable, writable, now));
-        }
-        if (backing != null) {
-            backing.retain();
-        }
-        live++;
+        store.add(iova, size, backing, offset, readable, writable, System.nanoTime());
         mapCount++;
         mappedBytes += size;
         highWater = Math.max(highWater, mappedBytes);
         trace.record(TraceEvent.Kind.MAP, iova, size, -1, -1, offset);
-    }
-
-    private void checkFree(long iova, long size, long last) throws MapException {
-        long taken = 0;
-        long takenSize = 0; // stays 0 when the range is free: no map is empty
-        Mapping m = large.overlapping(iova, last);
-        if (m != null) {
-            taken = m.iova;
-            takenSize = m.size;
-        } else {
-            long p = table.next(iova >>> Pte.PAGE_SHIFT, last >>> Pte.PAGE_SHIFT);
-            if (p >= 0) {
-                long first = extentStart(p);
-                taken = first << Pte.PAGE_SHIFT;
-                takenSize = (extentLast(p, Pte.LAST_PAGE) - first + 1) << Pte.PAGE_SHIFT;
-            }
-        }
-        if (takenSize != 0) {
-            throw new MapException(MapException.EEXIST, "DMA_MAP 0x" + Long.toHexString(iova) + "+0x"
-                    + Long.toHexString(size) + " overlaps the map 0x" + Long.toHexString(taken) + "+0x" + Long.toHexString(takenSize));
-        }
-    }
-
-    /** First page of the table map owning {@code page}. */
-    private long extentStart(long page) {
-        int id = table.owner(page);
-        while (page > 0 && table.owner(page - 1) == id) {
-            page--;
-        }
-        return page;
-    }
-
-    /** Last page, at most {@code limit}, of the table map owning {@code page}. */
-    private long extentLast(long page, long limit) {
-        int id = table.owner(page);
-        while (page < limit && table.owner(page + 1) == id) {
-            page++;
-        }
-        return page;
     }
 
     /**
@@ -223,7 +157,7 @@ public final class IovaSpace implements DmaAccess {
         long from = iova & ~Pte.PAGE_MASK;
         last |= Pte.PAGE_MASK;
         unmapCount++;
-        long bytes = unmapTable(from >>> Pte.PAGE_SHIFT, last >>> Pte.PAGE_SHIFT) + unmapLarge(from, last);
+        long bytes = store.remove(from, last);
         long now = System.nanoTime();
         unmapHistory.add(from, last + 1 == 0 ? -1L : last + 1, now);
         trace.record(TraceEvent.Kind.UNMAP, iova, size, -1, -1, bytes);
@@ -231,114 +165,11 @@ public final class IovaSpace implements DmaAccess {
         return bytes;
     }
 
-    private long unmapTable(long first, long last) {
-        long bytes = 0;
-        for (long p = table.next(first, last); p >= 0; ) {
-            int id = table.owner(p);
-            long pte = table.pte(p);
-            long q = extentLast(p, last);
-            // what survives outside the range becomes a map of its own; its entries never change
-            if (p == first && p > 0 && table.owner(p - 1) == id) {
-                splitOff(p - 1, -1, id, pte);
-            }
-            if (q == last && q < Pte.LAST_PAGE && table.owner(q + 1) == id) {
-                splitOff(q + 1, 1, id, pte);
-            }
-            for (long k = p; k <= q; k++) {
-                table.clear(k);
-            }
-            bytes += (q - p + 1) << Pte.PAGE_SHIFT;
-            defer(id, Pte.slot(pte));
-            p = q == last ? -1 : table.next(q + 1, last);
-        }
-        return bytes;
-    }
-
-    /** Gives the pages of map {@code id} from {@code page} on, walking by {@code step}, a new id. */
-    private void splitOff(long page, int step, int id, long pte) {
-        int piece = ids.allocate(ids.mappedAt(id));
-        for (long k = page; k >= 0 && k <= Pte.LAST_PAGE && table.owner(k) == id; k += step) {
-            table.relabel(k, piece);
-        }
-        int slot = Pte.slot(pte);
-        slots.retain(slot);
-        Backing b = slots.backing(slot);
-        if (b != null) {
-            b.retain();
-        }
-        live++;
-    }
-
-    private void defer(int id, int slot) {
-        if (pendingCount == pending.length) {
-            pending = Arrays.copyOf(pending, pending.length * 2);
-        }
-        pending[pendingCount++] = (long) id << 32 | slot;
-        live--;
-    }
-
-    private long unmapLarge(long iova, long last) {
-        Mapping[] all = large.all();
-        if (all.length == 0) {
-            return 0;
-        }
-        List<Mapping> keep = new ArrayList<>(all.length + 1);
-        long bytes = 0;
-        for (Mapping m : all) {
-            if (Long.compareUnsigned(m.iova, last) > 0 || Long.compareUnsigned(m.end() - 1, iova) < 0) {
-                keep.add(m);
-                continue;
-            }
-            long cutFrom = Long.compareUnsigned(m.iova, iova) < 0 ? iova : m.iova;
-            long cutLast = Long.compareUnsigned(m.end() - 1, last) > 0 ? last : m.end() - 1;
-            if (Long.compareUnsigned(m.iova, iova) < 0) {
-                keep.add(survivor(m.slice(m.iova, iova)));
-            }
-            if (Long.compareUnsigned(m.end() - 1, last) > 0) {
-                keep.add(survivor(m.slice(last + 1, m.end())));
-            }
-            pendingLarge.add(m);
-            live--;
-            bytes += cutLast - cutFrom + 1;
-        }
-        if (keep.size() != all.length || bytes != 0) {
-            large.replace(keep.toArray(new Mapping[0])); // survivors keep their order; one store, so nothing blinks
-        }
-        return bytes;
-    }
-
-    private Mapping survivor(Mapping piece) {
-        if (piece.backing != null) {
-            piece.backing.retain();
-        }
-        live++;
-        return piece;
-    }
-
     /** VFIO_DMA_UNMAP_FLAG_ALL, and what a disconnect does. Returns the bytes unmapped. */
     public synchronized long unmapAll() {
         unmapCount++;
-        long bytes = 0;
         long now = System.nanoTime();
-        for (long p = table.next(0, Pte.LAST_PAGE); p >= 0; ) {
-            int id = table.owner(p);
-            long pte = table.pte(p);
-            long q = extentLast(p, Pte.LAST_PAGE);
-            for (long k = p; k <= q; k++) {
-                table.clear(k);
-            }
-            bytes += (q - p + 1) << Pte.PAGE_SHIFT;
-            unmapHistory.add(p << Pte.PAGE_SHIFT, (q + 1) << Pte.PAGE_SHIFT, now);
-            defer(id, Pte.slot(pte));
-            p = q == Pte.LAST_PAGE ? -1 : table.next(q + 1, Pte.LAST_PAGE);
-        }
-        for (Mapping m : large.all()) {
-            bytes += m.size;
-            unmapHistory.add(m.iova, m.end(), now);
-            pendingLarge.add(m);
-            live--;
-        }
-        large.replace(new Mapping[0]);
+        long bytes = store.removeAll(unmapHistory, now);
         trace.record(TraceEvent.Kind.UNMAP_ALL, 0, 0, -1, -1, bytes);
         finishUnmap(bytes, now);
         return bytes;
@@ -346,28 +177,9 @@ public final class IovaSpace implements DmaAccess {
 
     private void finishUnmap(long bytes, long now) {
         unmapEpoch = unmapEpoch + 1;
-        table.trim();
+        store.trim();
         awaitReaders();
-        for (int i = 0; i < pendingCount; i++) {
-            int id = (int) (pending[i] >>> 32);
-            int slot = (int) pending[i];
-            lifetimes.add((now - ids.mappedAt(id)) / 1000);
-            ids.free(id);
-            Backing b = slots.backing(slot);
-            slots.release(slot);
-            if (b != null) {
-                b.release();
-            }
-        }
-        for (Mapping m : pendingLarge) {
-            lifetimes.add((now - m.mappedAtNanos) / 1000);
-            if (m.backing != null) {
-                m.backing.release();
-            }
-        }
-        unmappedMaps += pendingCount + pendingLarge.size();
-        pendingCount = 0;
-        pendingLarge.clear();
+        unmappedMaps += store.releaseRemoved(now, lifetimes);
         mappedBytes -= bytes;
     }
 
@@ -442,38 +254,18 @@ public final class IovaSpace implements DmaAccess {
             control += h.counters.control();
             remoteBytes += h.counters.remote();
         }
-        return new Statistics(mapCount, unmapCount, unmappedMaps, live, mappedBytes, highWater,
+        return new Statistics(mapCount, unmapCount, unmappedMaps, store.live(), mappedBytes, highWater,
                 faultLog.total(), read, written, control, remoteBytes,
                 commands.sum(), ranges, multiPage.sum(), contiguousMultiPage.sum(), lifetimes.snapshot());
     }
 
     /** The current map in IOVA order. */
     public synchronized List<MapEntry> dump() {
-        List<MapEntry> out = new ArrayList<>();
-        Mapping[] big = large.all();
-        int b = 0;
-        for (long p = table.next(0, Pte.LAST_PAGE); p >= 0; ) {
-            long q = extentLast(p, Pte.LAST_PAGE);
-            long iova = p << Pte.PAGE_SHIFT;
-            while (b < big.length && Long.compareUnsigned(big[b].iova, iova) < 0) {
-                out.add(big[b++].toEntry());
-            }
-            long pte = table.pte(p);
-            Backing backing = slots.backing(Pte.slot(pte));
-            out.add(new MapEntry(iova, (q - p + 1) << Pte.PAGE_SHIFT,
-                    backing == null ? "remote (DMA_READ/DMA_WRITE)" : backing.describe(),
-                    backing == null ? 0 : Pte.offset(pte), Pte.allows(pte, false), Pte.allows(pte, true),
-                    ids.mappedAt(table.owner(p))));
-            p = q == Pte.LAST_PAGE ? -1 : table.next(q + 1, Pte.LAST_PAGE);
-        }
-        while (b < big.length) {
-            out.add(big[b++].toEntry());
-        }
-        return out;
+        return store.dump();
     }
 
     public int liveMappings() {
-        return (int) live;
+        return (int) store.live();
     }
 
     public void close() {
