@@ -133,11 +133,12 @@ public final class IovaSpace implements DmaAccess {
         if (store.live() >= maxMappings) {
             throw new MapException(MapException.ENOSPC, "DMA_MAP refused: " + maxMappings + " maps already live");
         }
-        store.add(iova, size, backing, offset, readable, writable, System.nanoTime());
+        long now = System.nanoTime();
+        store.add(iova, size, backing, offset, readable, writable, now);
         mapCount++;
         mappedBytes += size;
         highWater = Math.max(highWater, mappedBytes);
-        trace.record(TraceEvent.Kind.MAP, iova, size, -1, -1, offset);
+        trace.record(TraceEvent.Kind.MAP, iova, size, -1, -1, offset, now);
     }
 
     /**
@@ -160,7 +161,7 @@ public final class IovaSpace implements DmaAccess {
         long bytes = store.remove(from, last);
         long now = System.nanoTime();
         unmapHistory.add(from, last + 1 == 0 ? -1L : last + 1, now);
-        trace.record(TraceEvent.Kind.UNMAP, iova, size, -1, -1, bytes);
+        trace.record(TraceEvent.Kind.UNMAP, iova, size, -1, -1, bytes, now);
         finishUnmap(bytes, now);
         return bytes;
     }
@@ -170,7 +171,7 @@ public final class IovaSpace implements DmaAccess {
         unmapCount++;
         long now = System.nanoTime();
         long bytes = store.removeAll(unmapHistory, now);
-        trace.record(TraceEvent.Kind.UNMAP_ALL, 0, 0, -1, -1, bytes);
+        trace.record(TraceEvent.Kind.UNMAP_ALL, 0, 0, -1, -1, bytes, now);
         finishUnmap(bytes, now);
         return bytes;
     }
