@@ -1,6 +1,8 @@
 package io.iovalab.iommu;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 
@@ -11,6 +13,7 @@ import java.util.IdentityHashMap;
  * so no reader can hold an entry naming a slot that now means another backing.
  */
 final class BackingSlots {
+    private static final VarHandle SEGMENT = MethodHandles.arrayElementVarHandle(MemorySegment[].class);
     private final IdentityHashMap<Backing, Integer> slotOf = new IdentityHashMap<>();
     private Backing[] backings = new Backing[8];
     private int[] uses = new int[8];
@@ -18,9 +21,12 @@ final class BackingSlots {
     private int nextFresh = 1;
     private int freeHead;
 
-    /** Lock-free: the memory behind {@code slot}, null for slot 0 (remote). */
+    /**
+     * Lock-free: the memory behind {@code slot}, null for slot 0 (remote). Acquire, so a reader
+     * that sees a slot already given to another backing also sees the unmap epoch that freed it.
+     */
     MemorySegment segment(int slot) {
-        return segments[slot];
+        return (MemorySegment) SEGMENT.getAcquire(segments, slot);
     }
 
     /**
@@ -44,7 +50,7 @@ final class BackingSlots {
                 return -1;
             }
             backings[slot] = backing;
-            segments[slot] = backing.segment();
+            SEGMENT.setRelease(segments, slot, backing.segment());
             slotOf.put(backing, slot);
         }
         uses[slot]++;
@@ -58,7 +64,7 @@ final class BackingSlots {
         }
         slotOf.remove(backings[slot]);
         backings[slot] = null;
-        segments[slot] = null;
+        SEGMENT.setRelease(segments, slot, (MemorySegment) null);
         uses[slot] = freeHead; // free slots chain through their use count
         freeHead = slot;
     }
