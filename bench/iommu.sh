@@ -5,7 +5,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/.mvn/wrapper/bootstrap.sh"
 iovalab_find_java
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am install -DskipTests >&2
+# package, not install: the classpath then names this checkout's module jars, not whatever another
+# checkout last installed into the shared local repository
+"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
 cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g)
 out=$(mktemp)
@@ -19,6 +21,7 @@ def pair(bench):
     a, unit = rows[bench + ".iovaSpace"]; b, _ = rows[bench + ".treeMapBaseline"]; return a, b, unit
 print("%-34s %14s %14s %10s" % ("benchmark", "iovalab", "TreeMap", "ratio"))
 a, b, u = pair("TranslateBench"); print("%-34s %14.1f %14.1f %10.2f  (%s, lower is better; target <= 20 ns)" % ("translate hit, 1M 4 KiB maps", a, b, a / b, u))
+f, _ = rows["TranslateBench.flatArrayFloor"]; print("%-34s %14.1f %14s %10s  (%s, flat long[] + the same read, no checks: what the memory costs)" % ("  floor for that access pattern", f, "", "", u))
 a, b, u = pair("MapUnmapBench"); print("%-34s %14.0f %14.0f %10.2f  (%s, higher is better; target >= 1e6)" % ("map+unmap, 100k live", a, b, a / b, u))
 h = dict(kv.split("=") for kv in sys.argv[2].split()[1:4])
 print("%-34s %14s %14s %10s  (bytes, target <= 64)" % ("heap per mapping", h["iovaSpace"], h["treeMapBaseline"], h["ratio"]))

@@ -4,23 +4,41 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * The {@link DmaCommand} implementation: one per device thread. Publishes "inside an access"
- * in {@link #state} (odd while inside) so that unmaps can wait for it, and remembers the last
- * map it used so sequential accesses skip the lookup.
+ * in {@link #state} (odd while inside) so that unmaps can wait for it. A translation leaves its
+ * result in fields rather than an object, so the access path allocates nothing.
  */
 final class AccessHandle implements DmaCommand {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(AccessHandle.class, "state", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final IovaSpace space;
+    private final PageTable table;
+    private final BackingSlots slots;
+    final AccessCounters counters = new AccessCounters();
     /** (sequence << 1) | inside; written by the owner thread, read by unmappers */
-    volatile long state;
+    private volatile long state;
     private long seq;
-    private Mapping last;
     private final MemorySegment scratch = Arena.ofAuto().allocate(8, 8);
+
+    // the piece the last translate found: memory (null = remote), offset in it, bytes
+    private MemorySegment pieceSegment;
+    private long pieceOffset;
+    private long pieceLength;
 
     private int queue = -1;
     private int commandId = NO_COMMAND;
@@ -32,6 +50,12 @@ final class AccessHandle implements DmaCommand {
 
     AccessHandle(IovaSpace space) {
         this.space = space;
+        this.table = space.store.table;
+        this.slots = space.store.slots;
+    }
+
+    long state() {
+        return state;
     }
 
     @Override
@@ -65,42 +89,78 @@ final class AccessHandle implements DmaCommand {
         return commandId;
     }
 
+    /**
+     * A volatile store: the fence keeps the entry loads that follow from passing it, so an unmapper
+     * that (after its own fence) sees us outside knows we will see its cleared entries.
+     */
     private void enter() {
         state = (++seq << 1) | 1;
     }
 
+    /** Release is enough: it only has to follow the access it ends. */
     private void exit() {
-        state = seq << 1;
+        STATE.setRelease(this, seq << 1);
     }
 
     /**
-     * The live map holding {@code iova} with the needed permission, checked while inside an
+     * Translates the piece of an access at {@code at}, up to {@code want} bytes, into
+     * {@link #pieceSegment}/{@link #pieceOffset}/{@link #pieceLength}, checked while inside an
      * access; faults otherwise. {@code start}/{@code length} describe the whole access for the
      * fault record.
      */
-    private Mapping translate(long iova, boolean write, long start, long length) throws DmaFault {
+    private void translate(long at, long want, boolean write, long start, long length) throws DmaFault {
         if (!space.busMasterEnabled()) {
-            throw space.fault(this, Fault.Kind.BUS_MASTER_DISABLED, start, length, iova, write,
+            throw space.fault(this, Fault.Kind.BUS_MASTER_DISABLED, start, length, at, write,
                     "PCI Command.Bus Master Enable is clear");
         }
-        Mapping m = last;
-        if (m == null || m.dead || !m.contains(iova)) {
-            m = space.lookup(iova);
-            if (m == null) {
-                long at = space.unmappedAt(iova);
-                Fault.Kind kind = at != 0 ? Fault.Kind.AFTER_UNMAP : iova != start ? Fault.Kind.HOLE : Fault.Kind.UNMAPPED;
-                throw space.fault(this, kind, start, length, iova, write, kind == Fault.Kind.HOLE
-                        ? "the range runs into unmapped space" : kind == Fault.Kind.AFTER_UNMAP
-                        ? "unmapped " + (System.nanoTime() - at) / 1000 + " µs ago" : "never mapped");
+        long page = at >>> Pte.PAGE_SHIFT;
+        long pte = table.pte(page);
+        if (Pte.valid(pte)) {
+            if (!Pte.allows(pte, write)) {
+                throw permission(at, write, start, length, "page 0x" + Long.toHexString(page << Pte.PAGE_SHIFT),
+                        Pte.allows(pte, false), Pte.allows(pte, true));
             }
-            last = m;
+            long in = at & Pte.PAGE_MASK;
+            long n = Pte.PAGE - in;
+            // a buffer mapped page by page usually continues in the next page's memory: one piece
+            for (long prev = pte, p = page; Long.compareUnsigned(n, want) < 0 && p < Pte.LAST_PAGE; n += Pte.PAGE) {
+                long next = table.pte(++p);
+                if (!Pte.continues(prev, next)) {
+                    break;
+                }
+                prev = next;
+            }
+            int slot = Pte.slot(pte);
+            pieceSegment = slots.segment(slot);
+            if (pieceSegment == null && slot != 0) {
+                // only an unguarded read can see this: the map and its backing went while it looked
+                throw new IllegalStateException("backing released");
+            }
+            pieceOffset = Pte.offset(pte) + in;
+            pieceLength = Long.compareUnsigned(n, want) < 0 ? n : want;
+            return;
+        }
+        Mapping m = space.store.large.find(at);
+        if (m == null) {
+            long when = space.unmappedAt(at);
+            Fault.Kind kind = when != 0 ? Fault.Kind.AFTER_UNMAP : at != start ? Fault.Kind.HOLE : Fault.Kind.UNMAPPED;
+            throw space.fault(this, kind, start, length, at, write, kind == Fault.Kind.HOLE
+                    ? "the range runs into unmapped space" : kind == Fault.Kind.AFTER_UNMAP
+                    ? "unmapped " + (System.nanoTime() - when) / 1000 + " µs ago" : "never mapped");
         }
         if (write ? !m.writable : !m.readable) {
-            throw space.fault(this, Fault.Kind.PERMISSION, start, length, iova, write,
-                    "map 0x" + Long.toHexString(m.iova) + "+0x" + Long.toHexString(m.size) + " is "
-                            + (m.readable ? "R" : "") + (m.writable ? "W" : "") + "-only");
+            throw permission(at, write, start, length, "map 0x" + Long.toHexString(m.iova) + "+0x" + Long.toHexString(m.size),
+                    m.readable, m.writable);
         }
-        return m;
+        long room = m.end() - at; // 0 when the map reaches the top of the address space
+        pieceSegment = m.backing == null ? null : m.backing.segment();
+        pieceOffset = m.offset + (at - m.iova);
+        pieceLength = room == 0 || Long.compareUnsigned(room, want) > 0 ? want : room;
+    }
+
+    private DmaFault permission(long at, boolean write, long start, long length, String what, boolean r, boolean w) {
+        return space.fault(this, Fault.Kind.PERMISSION, start, length, at, write,
+                what + " is " + (r ? "R" : "") + (w ? "W" : "") + "-only");
     }
 
     private void checkRange(long iova, long length, boolean write) throws DmaFault {
@@ -109,34 +169,49 @@ final class AccessHandle implements DmaCommand {
         }
     }
 
-    /** The piece of a transfer that one map serves; a small mutable cursor to avoid allocation. */
+    /** Moves one piece: {@code segment} null = remote (served by DMA_READ/DMA_WRITE). */
     private interface PieceCopier {
-        void copy(Mapping m, long iova, long pieceOffset, long n) throws DmaFault, IOException;
+        void copy(MemorySegment segment, long offset, long iova, long done, long n) throws DmaFault, IOException;
     }
 
+    /** Replays of an unguarded read before it takes the window instead. */
+    private static final int REPLAYS = 2;
+
     /**
-     * Walks [iova, iova+length) map by map. Local pieces run inside an access window; remote
-     * pieces run outside it (they wait for the client).
+     * Walks [iova, iova+length) piece by piece. Local pieces run inside an access window, or, when
+     * {@code replayable} (a copy that may be redone), unguarded and checked against the unmap
+     * epoch afterwards; remote pieces run outside the window (they wait for the client).
      */
-    private void walk(long iova, long length, boolean write, PieceCopier copier) throws DmaFault {
+    private void walk(long iova, long length, boolean write, boolean replayable, PieceCopier copier) throws DmaFault {
         checkRange(iova, length, write);
         long done = 0;
+        int replays = 0;
         while (done < length) {
             long at = iova + done;
-            enter();
-            boolean inside = true;
+            boolean guarded = !replayable || replays >= REPLAYS;
+            long epoch = space.unmapEpoch();
+            if (guarded) {
+                enter();
+            }
+            boolean inside = guarded;
             try {
-                Mapping m = translate(at, write, iova, length);
-                long room = m.end() - at; // 0 when the map reaches the top of the address space
-                long n = room == 0 || Long.compareUnsigned(room, length - done) > 0 ? length - done : room;
-                if (m.backing == null) {
-                    exit();
-                    inside = false;
-                    remote(m, at, done, n, write, copier);
+                translate(at, length - done, write, iova, length);
+                long n = pieceLength;
+                if (pieceSegment == null) {
+                    if (inside) {
+                        exit();
+                        inside = false;
+                    }
+                    remote(at, done, n, write, copier);
                 } else {
-                    copier.copy(m, at, done, n);
+                    copier.copy(pieceSegment, pieceOffset, at, done, n);
+                    if (!guarded && raced(epoch)) {
+                        replays++;
+                        continue;
+                    }
                 }
                 done += n;
+                replays = 0;
             } catch (IllegalStateException | IndexOutOfBoundsException e) {
                 // the memory went away under us (closed arena): a fault, never a crash
                 throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, length, at, write,
@@ -151,37 +226,38 @@ final class AccessHandle implements DmaCommand {
         }
     }
 
-    private void remote(Mapping m, long at, long done, long n, boolean write, PieceCopier copier)
-            throws DmaFault, IOException {
+    /** Whether an unmap ran since {@code epoch} was read; the loads of an unguarded read come first. */
+    private boolean raced(long epoch) {
+        VarHandle.loadLoadFence();
+        return space.unmapEpoch() != epoch;
+    }
+
+    private void remote(long at, long done, long n, boolean write, PieceCopier copier) throws DmaFault, IOException {
         if (space.remote() == null) {
             throw space.fault(this, Fault.Kind.REMOTE_ERROR, at, n, at, write,
                     "map without fd and no DMA_READ/DMA_WRITE channel");
         }
-        space.remoteBytes.add(n);
-        copier.copy(m, at, done, n);
-    }
-
-    private static long localOffset(Mapping m, long iova) {
-        return m.offset + (iova - m.iova);
+        counters.remote(n);
+        copier.copy(null, 0, at, done, n);
     }
 
     // ---- bulk ----
     private void copyIn(long iova, MemorySegment dst, long dstOffset, long length) throws DmaFault {
-        walk(iova, length, false, (m, at, done, n) -> {
-            if (m.backing == null) {
+        walk(iova, length, false, true, (seg, off, at, done, n) -> {
+            if (seg == null) {
                 space.remote().read(at, dst, dstOffset + done, n);
             } else {
-                MemorySegment.copy(m.backing.segment(), localOffset(m, at), dst, dstOffset + done, n);
+                MemorySegment.copy(seg, off, dst, dstOffset + done, n);
             }
         });
     }
 
     private void copyOut(long iova, MemorySegment src, long srcOffset, long length) throws DmaFault {
-        walk(iova, length, true, (m, at, done, n) -> {
-            if (m.backing == null) {
+        walk(iova, length, true, false, (seg, off, at, done, n) -> {
+            if (seg == null) {
                 space.remote().write(at, src, srcOffset + done, n);
             } else {
-                MemorySegment.copy(src, srcOffset + done, m.backing.segment(), localOffset(m, at), n);
+                MemorySegment.copy(src, srcOffset + done, seg, off, n);
             }
         });
     }
@@ -196,41 +272,60 @@ final class AccessHandle implements DmaCommand {
         }
         rangeEnd[d] = iova + length;
         dataBytes += length;
-        (write ? space.bytesWritten : space.bytesRead).add(length);
+        counters.data(write, length);
         if (space.trace.dmaEnabled()) {
             space.trace.record(write ? TraceEvent.Kind.WRITE : TraceEvent.Kind.READ, iova, length, queue, commandId, 0);
         }
     }
 
     private void control(long iova, long length, boolean write) {
-        space.controlBytes.add(length);
+        counters.control(length);
         if (space.trace.dmaEnabled()) {
             space.trace.record(write ? TraceEvent.Kind.CONTROL_WRITE : TraceEvent.Kind.CONTROL_READ, iova, length,
                     queue, commandId, 0);
         }
     }
 
-    // ---- scalars: a fast path inside one map, the general walk otherwise ----
+    // ---- scalars: one entry load when the scalar sits in one local page, the general walk otherwise ----
+    // (the fast paths stay small enough for the JIT to inline them into the caller)
+
+    /** The entry that serves a {@code size}-byte scalar at {@code iova} directly, or 0 for the slow path. */
+    private long direct(long iova, int size, long right) {
+        long pte = table.pte(iova >>> Pte.PAGE_SHIFT);
+        boolean inPage = (iova & Pte.PAGE_MASK) <= Pte.PAGE - size;
+        return (pte & right) != 0 && Pte.valid(pte) && Pte.slot(pte) != 0 && inPage && space.busMasterEnabled() ? pte : 0;
+    }
+
     private long readScalar(long iova, int size) throws DmaFault {
-        enter();
-        try {
-            Mapping m = translate(iova, false, iova, size);
-            if (m.backing != null && Long.compareUnsigned(iova + size - 1 - m.iova, m.size) < 0) {
-                MemorySegment s = m.backing.segment();
-                long off = localOffset(m, iova);
-                control(iova, size, false);
-                return switch (size) {
+        long epoch = space.unmapEpoch();
+        long pte = direct(iova, size, Pte.READ);
+        if (pte != 0) {
+            long v;
+            MemorySegment s = slots.segment(Pte.slot(pte));
+            if (s == null) {
+                return readWalking(iova, size); // its map went while we looked: let the walk say how
+            }
+            try {
+                long off = Pte.offset(pte) + (iova & Pte.PAGE_MASK);
+                v = switch (size) {
                     case 1 -> s.get(ValueLayout.JAVA_BYTE, off);
                     case 2 -> s.get(SHORT, off);
                     case 4 -> s.get(INT, off);
                     default -> s.get(LONG, off);
                 };
+            } catch (IllegalStateException | IndexOutOfBoundsException e) {
+                // memory released, or its slot reused, under an unguarded read: replay it the slow way
+                return readWalking(iova, size);
             }
-        } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, false, "guest memory released: " + e.getMessage());
-        } finally {
-            exit();
+            if (!raced(epoch)) {
+                control(iova, size, false);
+                return v;
+            }
         }
+        return readWalking(iova, size);
+    }
+
+    private long readWalking(long iova, int size) throws DmaFault {
         scratch.set(LONG, 0, 0);
         copyIn(iova, scratch, 0, size);
         control(iova, size, false);
@@ -245,10 +340,10 @@ final class AccessHandle implements DmaCommand {
     private void writeScalar(long iova, int size, long value) throws DmaFault {
         enter();
         try {
-            Mapping m = translate(iova, true, iova, size);
-            if (m.backing != null && Long.compareUnsigned(iova + size - 1 - m.iova, m.size) < 0) {
-                MemorySegment s = m.backing.segment();
-                long off = localOffset(m, iova);
+            long pte = direct(iova, size, Pte.WRITE);
+            if (pte != 0) {
+                MemorySegment s = slots.segment(Pte.slot(pte));
+                long off = Pte.offset(pte) + (iova & Pte.PAGE_MASK);
                 switch (size) {
                     case 1 -> s.set(ValueLayout.JAVA_BYTE, off, (byte) value);
                     case 2 -> s.set(SHORT, off, (short) value);
@@ -259,13 +354,21 @@ final class AccessHandle implements DmaCommand {
                 return;
             }
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
-            throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, true, "guest memory released: " + e.getMessage());
+            throw released(iova, size, true, e);
         } finally {
             exit();
         }
+        writeWalking(iova, size, value);
+    }
+
+    private void writeWalking(long iova, int size, long value) throws DmaFault {
         scratch.set(LONG, 0, value);
         copyOut(iova, scratch, 0, size);
         control(iova, size, true);
+    }
+
+    private DmaFault released(long iova, int size, boolean write, RuntimeException e) {
+        return space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, write, "guest memory released: " + e.getMessage());
     }
 
     @Override
@@ -344,8 +447,8 @@ final class AccessHandle implements DmaCommand {
 
     @Override
     public void fill(long iova, byte value, long length) throws DmaFault {
-        walk(iova, length, true, (m, at, done, n) -> {
-            if (m.backing == null) {
+        walk(iova, length, true, false, (seg, off, at, done, n) -> {
+            if (seg == null) {
                 byte[] chunk = new byte[(int) Math.min(n, 1 << 16)];
                 java.util.Arrays.fill(chunk, value);
                 for (long k = 0; k < n; k += chunk.length) {
@@ -353,7 +456,7 @@ final class AccessHandle implements DmaCommand {
                     space.remote().write(at + k, MemorySegment.ofArray(chunk), 0, c);
                 }
             } else {
-                m.backing.segment().asSlice(localOffset(m, at), n).fill(value);
+                seg.asSlice(off, n).fill(value);
             }
         });
         data(iova, length, true);
@@ -381,10 +484,10 @@ final class AccessHandle implements DmaCommand {
     public void visit(long iova, long length, Direction direction, SegmentVisitor visitor) throws DmaFault {
         boolean write = direction == Direction.FROM_DEVICE;
         // check the whole range first so a fault leaves nothing half-visited
-        walk(iova, length, write, (m, at, done, n) -> {
+        walk(iova, length, write, true, (seg, off, at, done, n) -> {
         });
-        walk(iova, length, write, (m, at, done, n) -> {
-            if (m.backing == null) {
+        walk(iova, length, write, false, (seg, off, at, done, n) -> {
+            if (seg == null) {
                 MemorySegment bounce = MemorySegment.ofArray(new byte[(int) n]);
                 if (!write) {
                     space.remote().read(at, bounce, 0, n);
@@ -394,7 +497,7 @@ final class AccessHandle implements DmaCommand {
                     space.remote().write(at, bounce, 0, n);
                 }
             } else {
-                visitor.accept(at, m.backing.segment().asSlice(localOffset(m, at), n));
+                visitor.accept(at, seg.asSlice(off, n));
             }
         });
         data(iova, length, write);

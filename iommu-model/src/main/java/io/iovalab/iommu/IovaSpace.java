@@ -1,12 +1,8 @@
 package io.iovalab.iommu;
 
-import java.util.ArrayList;
+import java.lang.invoke.VarHandle;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentNavigableMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -14,30 +10,47 @@ import java.util.concurrent.atomic.LongAdder;
  * One device's IOVA space: what the client mapped with VFIO_USER_DMA_MAP, and the only path by
  * which the device reaches guest memory.
  *
+ * <p><b>Layout.</b> Maps of up to {@link #TABLE_MAX_PAGES} pages (the vIOMMU case: one DMA_MAP
+ * per page the guest kernel maps) live in a {@link PageTable} of packed entries, so a hit is a
+ * few array loads and a map costs a few bytes of heap; bigger ones (guest RAM mapped whole) stay
+ * whole in {@link LargeMaps}. Unmaps cut at page granularity.
+ *
  * <p><b>Concurrency.</b> Maps and unmaps come from the message thread (they are serialized here
- * anyway); device threads translate without locks through a concurrent skip list. Each device
- * thread's {@link DmaCommand} handle publishes when it is inside an access. {@link #unmap}
- * removes the translation, marks it dead, then waits until every handle that was inside an
- * access at that moment has left it — an IOTLB invalidation that drains in-flight DMA — and only
- * then releases the backing (whose last release may munmap). So an access that starts after
- * {@code unmap} returned faults, an access that was under way finishes on memory that is still
- * mapped, and the munmap never runs under a reader. Should the backing's memory vanish anyway
- * (its owner closed it), the shared arena's close handshake turns the touching access into an
- * exception that the handle reports as a fault. Accesses served by DMA_READ/DMA_WRITE messages
- * run outside that window, so an unmap never waits for the client.
+ * anyway); device threads translate without locks. {@link #unmap} clears the entries, bumps the
+ * unmap epoch, fences, waits out the accesses that are under way, and only then releases the
+ * backing (whose last release may munmap). Two kinds of access, because a fence per access costs
+ * more than the translation:
+ * <ul>
+ * <li>Accesses with effects that cannot be taken back — device writes, zero-copy visits — run
+ *     inside a window their handle publishes (a volatile store, i.e. a fence), and the unmap
+ *     waits until every handle that was inside one has left it: an IOTLB invalidation that drains
+ *     in-flight DMA. Such an access either started before the unmap and finishes on memory that is
+ *     still mapped, or sees the cleared entry and faults.
+ * <li>Reads that only copy out run unguarded and check the epoch afterwards: if an unmap overlapped
+ *     them they are thrown away and replayed (and then fault if their page went); after a couple
+ *     of replays a read takes the window, so a stream of unmaps cannot starve it. A copy that
+ *     survives the check was made while the memory was still mapped. The memory itself cannot
+ *     vanish under such a read: backings free it by closing a shared arena, whose close handshake
+ *     turns an access under way into an exception, reported as a fault.
+ * </ul>
+ * Accesses served by DMA_READ/DMA_WRITE messages run outside the window, so an unmap never waits
+ * for the client.
  */
 public final class IovaSpace implements DmaAccess {
     static final int RANGE_BUCKETS = 9;
+    static final long TABLE_MAX_PAGES = 512;
 
     private final String deviceName;
     private final RemoteDma remote;
     private final int maxMappings;
-    final ConcurrentSkipListMap<Long, Mapping> maps = new ConcurrentSkipListMap<>(Long::compareUnsigned);
+    final MapStore store;
     private final CopyOnWriteArrayList<AccessHandle> handles = new CopyOnWriteArrayList<>();
     private final UnmapHistory unmapHistory = new UnmapHistory(4096);
     final FaultLog faultLog = new FaultLog(1024);
     final TraceRing trace = new TraceRing(8192);
     private volatile boolean busMaster;
+    /** Bumped by every unmap once its entries are cleared: how unguarded reads notice they raced one. */
+    private volatile long unmapEpoch;
 
     // statistics
     private long mapCount;
@@ -45,25 +58,27 @@ public final class IovaSpace implements DmaAccess {
     private long unmappedMaps;
     private long mappedBytes;
     private long highWater;
-    final LongAdder bytesRead = new LongAdder();
-    final LongAdder bytesWritten = new LongAdder();
-    final LongAdder controlBytes = new LongAdder();
-    final LongAdder remoteBytes = new LongAdder();
+    private final AccessCounters retired = new AccessCounters();
     final LongAdder commands = new LongAdder();
     final AtomicLongArray rangesPerCommand = new AtomicLongArray(RANGE_BUCKETS);
     final LongAdder multiPage = new LongAdder();
     final LongAdder contiguousMultiPage = new LongAdder();
     private final Log2Histogram lifetimes = new Log2Histogram();
-    private final AtomicLong liveMaps = new AtomicLong();
 
     public IovaSpace(String deviceName, RemoteDma remote) {
         this(deviceName, remote, Integer.MAX_VALUE);
     }
 
     public IovaSpace(String deviceName, RemoteDma remote, int maxMappings) {
+        this(deviceName, remote, maxMappings, TABLE_MAX_PAGES);
+    }
+
+    /** {@code tableMaxPages}: tests move the line between the two layouts to mix them. */
+    IovaSpace(String deviceName, RemoteDma remote, int maxMappings, long tableMaxPages) {
         this.deviceName = deviceName;
         this.remote = remote;
         this.maxMappings = maxMappings;
+        this.store = new MapStore(tableMaxPages);
     }
 
     @Override
@@ -80,6 +95,10 @@ public final class IovaSpace implements DmaAccess {
 
     RemoteDma remote() {
         return remote;
+    }
+
+    long unmapEpoch() {
+        return unmapEpoch;
     }
 
     boolean busMasterEnabled() {
@@ -102,7 +121,7 @@ public final class IovaSpace implements DmaAccess {
             throw new MapException(MapException.EINVAL, "DMA_MAP 0x" + Long.toHexString(iova) + "+0x"
                     + Long.toHexString(size) + " wraps around the address space");
         }
-        if (((iova | size) & 0xfff) != 0) {
+        if (((iova | size) & Pte.PAGE_MASK) != 0) {
             throw new MapException(MapException.EINVAL, "DMA_MAP 0x" + Long.toHexString(iova) + "+0x"
                     + Long.toHexString(size) + " is not 4 KiB aligned");
         }
@@ -110,30 +129,22 @@ public final class IovaSpace implements DmaAccess {
             throw new MapException(MapException.EINVAL, "DMA_MAP offset 0x" + Long.toHexString(offset) + "+0x"
                     + Long.toHexString(size) + " lies beyond its file (" + backing.segment().byteSize() + " bytes)");
         }
-        Map.Entry<Long, Mapping> below = maps.floorEntry(last);
-        if (below != null && Long.compareUnsigned(below.getValue().end() - 1, iova) >= 0) {
-            Mapping m = below.getValue();
-            throw new MapException(MapException.EEXIST, "DMA_MAP 0x" + Long.toHexString(iova) + "+0x"
-                    + Long.toHexString(size) + " overlaps the map 0x" + Long.toHexString(m.iova) + "+0x" + Long.toHexString(m.size));
-        }
-        if (liveMaps.get() >= maxMappings) {
+        store.checkFree(iova, size, last);
+        if (store.live() >= maxMappings) {
             throw new MapException(MapException.ENOSPC, "DMA_MAP refused: " + maxMappings + " maps already live");
         }
-        if (backing != null) {
-            backing.retain();
-        }
         long now = System.nanoTime();
-        maps.put(iova, new Mapping(iova, size, backing, offset, readable, writable, now));
-        liveMaps.incrementAndGet();
+        store.add(iova, size, backing, offset, readable, writable, now);
         mapCount++;
         mappedBytes += size;
         highWater = Math.max(highWater, mappedBytes);
-        trace.record(TraceEvent.Kind.MAP, iova, size, -1, -1, offset);
+        trace.record(TraceEvent.Kind.MAP, iova, size, -1, -1, offset, now);
     }
 
     /**
-     * VFIO_USER_DMA_UNMAP: afterwards no byte of [iova, iova+size) translates. Maps straddling an
-     * edge keep their outside parts; a range covering nothing is fine (QEMU sends huge unmaps over
+     * VFIO_USER_DMA_UNMAP: afterwards no byte of [iova, iova+size) translates. A page is the unit
+     * of translation, so a range cutting into a page unmaps all of it. Maps straddling an edge
+     * keep their outside parts; a range covering nothing is fine (QEMU sends huge unmaps over
      * mostly empty space when a vIOMMU is disabled). Returns the bytes unmapped.
      */
     public synchronized long unmap(long iova, long size) {
@@ -144,84 +155,44 @@ public final class IovaSpace implements DmaAccess {
         if (Long.compareUnsigned(last, iova) < 0) {
             last = -1L; // up to the top of the address space
         }
+        long from = iova & ~Pte.PAGE_MASK;
+        last |= Pte.PAGE_MASK;
         unmapCount++;
-        List<Mapping> removed = new ArrayList<>();
-        Map.Entry<Long, Mapping> first = maps.floorEntry(iova);
-        Long from = first != null && Long.compareUnsigned(first.getValue().end() - 1, iova) >= 0 ? first.getKey() : iova;
-        ConcurrentNavigableMap<Long, Mapping> hit = maps.subMap(from, true, last, true);
-        long bytes = 0;
-        for (Mapping m : new ArrayList<>(hit.values())) {
-            long cutFrom = Long.compareUnsigned(m.iova, iova) < 0 ? iova : m.iova;
-            long cutLast = Long.compareUnsigned(m.end() - 1, last) > 0 ? last : m.end() - 1;
-            // insert what survives before removing the original, so its outside parts never blink
-            if (Long.compareUnsigned(m.end() - 1, last) > 0) {
-                insertPiece(m.slice(last + 1, m.end()));
-            }
-            if (Long.compareUnsigned(m.iova, iova) < 0) {
-                maps.put(m.iova, m.slice(m.iova, iova));
-                liveMaps.incrementAndGet();
-                if (m.backing != null) {
-                    m.backing.retain();
-                }
-            }
-            maps.remove(m.iova, m);
-            m.dead = true;
-            liveMaps.decrementAndGet();
-            removed.add(m);
-            bytes += cutLast - cutFrom + 1;
-        }
+        long bytes = store.remove(from, last);
         long now = System.nanoTime();
-        unmapHistory.add(iova, last + 1 == 0 ? -1L : last + 1, now);
-        trace.record(TraceEvent.Kind.UNMAP, iova, size, -1, -1, bytes);
-        finishUnmap(removed, bytes, now);
+        unmapHistory.add(from, last + 1 == 0 ? -1L : last + 1, now);
+        trace.record(TraceEvent.Kind.UNMAP, iova, size, -1, -1, bytes, now);
+        finishUnmap(bytes, now);
         return bytes;
-    }
-
-    private void insertPiece(Mapping piece) {
-        maps.put(piece.iova, piece);
-        liveMaps.incrementAndGet();
-        if (piece.backing != null) {
-            piece.backing.retain();
-        }
     }
 
     /** VFIO_DMA_UNMAP_FLAG_ALL, and what a disconnect does. Returns the bytes unmapped. */
     public synchronized long unmapAll() {
         unmapCount++;
-        List<Mapping> removed = new ArrayList<>(maps.values());
-        long bytes = 0;
         long now = System.nanoTime();
-        for (Mapping m : removed) {
-            maps.remove(m.iova, m);
-            m.dead = true;
-            bytes += m.size;
-            unmapHistory.add(m.iova, m.end(), now);
-        }
-        liveMaps.addAndGet(-removed.size());
-        trace.record(TraceEvent.Kind.UNMAP_ALL, 0, 0, -1, -1, bytes);
-        finishUnmap(removed, bytes, now);
+        long bytes = store.removeAll(unmapHistory, now);
+        trace.record(TraceEvent.Kind.UNMAP_ALL, 0, 0, -1, -1, bytes, now);
+        finishUnmap(bytes, now);
         return bytes;
     }
 
-    private void finishUnmap(List<Mapping> removed, long bytes, long now) {
+    private void finishUnmap(long bytes, long now) {
+        unmapEpoch = unmapEpoch + 1;
+        store.trim();
         awaitReaders();
-        for (Mapping m : removed) {
-            lifetimes.add((now - m.mappedAtNanos) / 1000);
-            if (m.backing != null) {
-                m.backing.release();
-            }
-        }
-        unmappedMaps += removed.size();
+        unmappedMaps += store.releaseRemoved(now, lifetimes);
         mappedBytes -= bytes;
     }
 
     /** Waits until every handle that was inside an access has left it (a grace period). */
     private void awaitReaders() {
+        // the cleared entries must be visible before we look: pairs with the fence in AccessHandle.enter
+        VarHandle.fullFence();
         for (AccessHandle h : handles) {
-            long s = h.state;
+            long s = h.state();
             if ((s & 1) != 0) {
                 int spins = 0;
-                while (h.state == s) {
+                while (h.state() == s) {
                     if (++spins > 100) {
                         Thread.yield();
                     } else {
@@ -234,15 +205,6 @@ public final class IovaSpace implements DmaAccess {
 
     long unmappedAt(long iova) {
         return unmapHistory.unmappedAt(iova);
-    }
-
-    Mapping lookup(long iova) {
-        Map.Entry<Long, Mapping> e = maps.floorEntry(iova);
-        if (e == null) {
-            return null;
-        }
-        Mapping m = e.getValue();
-        return m.contains(iova) ? m : null;
     }
 
     /**
@@ -283,26 +245,37 @@ public final class IovaSpace implements DmaAccess {
         for (int i = 0; i < RANGE_BUCKETS; i++) {
             ranges[i] = rangesPerCommand.get(i);
         }
-        return new Statistics(mapCount, unmapCount, unmappedMaps, liveMaps.get(), mappedBytes, highWater,
-                faultLog.total(), bytesRead.sum(), bytesWritten.sum(), controlBytes.sum(), remoteBytes.sum(),
+        long read = retired.read();
+        long written = retired.written();
+        long control = retired.control();
+        long remoteBytes = retired.remote();
+        for (AccessHandle h : handles) {
+            read += h.counters.read();
+            written += h.counters.written();
+            control += h.counters.control();
+            remoteBytes += h.counters.remote();
+        }
+        return new Statistics(mapCount, unmapCount, unmappedMaps, store.live(), mappedBytes, highWater,
+                faultLog.total(), read, written, control, remoteBytes,
                 commands.sum(), ranges, multiPage.sum(), contiguousMultiPage.sum(), lifetimes.snapshot());
     }
 
     /** The current map in IOVA order. */
-    public List<MapEntry> dump() {
-        List<MapEntry> out = new ArrayList<>();
-        for (Mapping m : maps.values()) {
-            out.add(m.toEntry());
-        }
-        return out;
+    public synchronized List<MapEntry> dump() {
+        return store.dump();
     }
 
     public int liveMappings() {
-        return (int) liveMaps.get();
+        return (int) store.live();
     }
 
     public void close() {
         unmapAll();
-        handles.clear();
+        synchronized (this) {
+            for (AccessHandle h : handles) {
+                retired.add(h.counters);
+            }
+            handles.clear();
+        }
     }
 }

@@ -1,9 +1,8 @@
 package io.iovalab.iommu;
 
 /**
- * One live IOVA map as the model holds it: [iova, iova+size) → backing at offset, or remote.
- * Immutable but for {@link #dead}, set when it is unmapped so cached translations stop
- * working at once.
+ * One live map too large for the page table (see {@link LargeMaps}): [iova, iova+size) → backing
+ * at offset, or remote. Immutable, so readers may use whichever version they loaded.
  */
 final class Mapping {
     final long iova;
@@ -13,7 +12,6 @@ final class Mapping {
     final boolean readable;
     final boolean writable;
     final long mappedAtNanos;
-    volatile boolean dead;
 
     Mapping(long iova, long size, Backing backing, long offset, boolean readable, boolean writable, long mappedAtNanos) {
         this.iova = iova;

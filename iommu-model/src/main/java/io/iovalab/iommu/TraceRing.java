@@ -40,8 +40,13 @@ public final class TraceRing {
     }
 
     void record(TraceEvent.Kind kind, long iova, long length, int queue, int cid, long info) {
+        record(kind, iova, length, queue, cid, info, System.nanoTime());
+    }
+
+    /** With the caller's clock reading: map and unmap have one already, and a reading is not free in a VM. */
+    void record(TraceEvent.Kind kind, long iova, long length, int queue, int cid, long info, long nanos) {
         long s = seq.getAndIncrement();
-        TraceEvent e = new TraceEvent(s, System.nanoTime(), kind, iova, length, queue, cid, info);
+        TraceEvent e = new TraceEvent(s, nanos, kind, iova, length, queue, cid, info);
         synchronized (ring) {
             ring[(int) (s % ring.length)] = e;
         }

@@ -74,9 +74,25 @@ class IovaSpacePropertyTest {
 
     @Property(tries = 300)
     void behaves_like_the_naive_model(@ForAll("ops") List<Op> ops) {
+        check(ops, IovaSpace.TABLE_MAX_PAGES);
+    }
+
+    /** Maps of 1-2 pages go into the page table, longer ones stay whole: both layouts side by side. */
+    @Property(tries = 300)
+    void behaves_like_the_naive_model_with_both_layouts(@ForAll("ops") List<Op> ops) {
+        check(ops, 2);
+    }
+
+    /** Every map stays whole, as the layout for big maps would hold it. */
+    @Property(tries = 100)
+    void behaves_like_the_naive_model_with_whole_maps_only(@ForAll("ops") List<Op> ops) {
+        check(ops, 0);
+    }
+
+    private void check(List<Op> ops, long tableMaxPages) {
         backing = new TestBacking((long) BACKING_PAGES * 4096);
         MemorySegment mem = backing.segment;
-        IovaSpace space = new IovaSpace("prop", null);
+        IovaSpace space = new IovaSpace("prop", null, Integer.MAX_VALUE, tableMaxPages);
         space.setBusMasterEnabled(true);
         DmaCommand dma = space.newCommand();
         Map<Integer, Entry> model = new HashMap<>();

@@ -94,4 +94,42 @@ class IovaSpaceTest {
         space.close();
         b.release();
     }
+
+    @Test
+    void an_unmap_cutting_into_a_page_unmaps_the_whole_page() throws Exception {
+        TestBacking b = new TestBacking(1 << 20);
+        IovaSpace space = new IovaSpace("dev0", null);
+        space.setBusMasterEnabled(true);
+        DmaCommand dma = space.newCommand();
+        space.map(0x10000, 0x3000, b, 0, true, true);
+        assertEquals(0x1000, space.unmap(0x11800, 0x10), "an IOMMU translates whole pages");
+        assertEquals(2, space.liveMappings());
+        assertEquals(Fault.Kind.AFTER_UNMAP, assertThrows(DmaFault.class, () -> dma.readInt(0x11000)).fault().kind());
+        dma.readInt(0x10ffc);
+        dma.readInt(0x12000);
+        assertEquals(java.util.List.of(0x10000L, 0x12000L), space.dump().stream().map(MapEntry::iova).toList());
+        space.close();
+        assertEquals(1, b.refs.get(), "the split-off pieces released what they retained");
+        b.release();
+    }
+
+    @Test
+    void a_map_of_a_terabyte_is_held_whole_and_splits_like_any_other() throws Exception {
+        IovaSpace space = new IovaSpace("dev0", null);
+        space.setBusMasterEnabled(true);
+        space.map(1L << 40, 1L << 40, null, 0, true, true);
+        space.map((1L << 41) + 0x1000, 0x1000, null, 0, true, false);
+        assertEquals(0x1000, space.unmap((1L << 40) + (1L << 39), 0x1000));
+        assertEquals(3, space.liveMappings());
+        var dump = space.dump();
+        assertEquals(java.util.List.of(1L << 40, (1L << 40) + (1L << 39) + 0x1000, (1L << 41) + 0x1000),
+                dump.stream().map(MapEntry::iova).toList(), "in IOVA order across both layouts");
+        assertEquals((1L << 39) - 0x1000, dump.get(1).size());
+        // no DMA_READ/WRITE channel: the access reaches the map and faults there, not as unmapped
+        DmaCommand dma = space.newCommand();
+        assertEquals(Fault.Kind.REMOTE_ERROR, assertThrows(DmaFault.class, () -> dma.readInt(1L << 40)).fault().kind());
+        assertEquals(Fault.Kind.PERMISSION,
+                assertThrows(DmaFault.class, () -> dma.writeInt((1L << 41) + 0x1000, 1)).fault().kind());
+        assertEquals((1L << 40) - 0x1000 + 0x1000, space.unmapAll());
+    }
 }
