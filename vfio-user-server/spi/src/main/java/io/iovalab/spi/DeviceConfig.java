@@ -21,34 +21,18 @@ public final class DeviceConfig {
         this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
     }
 
-    /** Parses {@code nvme:size=1G,lba=4096}. Keys may repeat only if listed in {@code multi}. */
+    /** Parses {@code nvme:size=1G,lba=4096}. */
     public static DeviceConfig parse(String spec) throws DeviceConfigException {
         if (spec == null || spec.isBlank()) {
             throw new DeviceConfigException("empty --device argument; expected TYPE[:key=value,...]");
         }
-        int colon = spec.indexOf(':');
-        String type = (colon < 0 ? spec : spec.substring(0, colon)).trim();
-        if (type.isEmpty()) {
-            throw new DeviceConfigException("--device '" + spec + "': missing device type before ':'");
+        KeyValueText parsed;
+        try {
+            parsed = KeyValueText.parse(spec, false);
+        } catch (KeyValueText.Malformed e) {
+            throw new DeviceConfigException("--device '" + spec + "': " + e.getMessage());
         }
-        Map<String, String> values = new LinkedHashMap<>();
-        if (colon >= 0) {
-            for (String item : spec.substring(colon + 1).split(",")) {
-                if (item.isBlank()) {
-                    continue;
-                }
-                int eq = item.indexOf('=');
-                String key = (eq < 0 ? item : item.substring(0, eq)).trim();
-                String value = eq < 0 ? "true" : item.substring(eq + 1).trim();
-                if (key.isEmpty()) {
-                    throw new DeviceConfigException("--device '" + spec + "': empty key in '" + item + "'");
-                }
-                if (values.putIfAbsent(key, value) != null) {
-                    throw new DeviceConfigException("--device '" + spec + "': key '" + key + "' given twice");
-                }
-            }
-        }
-        return new DeviceConfig(type, values);
+        return new DeviceConfig(parsed.head(), parsed.values());
     }
 
     public String type() {

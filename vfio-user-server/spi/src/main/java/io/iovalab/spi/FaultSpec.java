@@ -29,29 +29,13 @@ public final class FaultSpec {
         if (text == null || text.isBlank()) {
             throw new FaultSpecException("empty fault spec; expected KIND[:key=value,...]");
         }
-        int colon = text.indexOf(':');
-        String kind = (colon < 0 ? text : text.substring(0, colon)).trim().toLowerCase(Locale.ROOT);
-        if (kind.isEmpty()) {
-            throw new FaultSpecException("fault spec '" + text + "': missing kind before ':'");
+        KeyValueText parsed;
+        try {
+            parsed = KeyValueText.parse(text, true);
+        } catch (KeyValueText.Malformed e) {
+            throw new FaultSpecException("fault spec '" + text + "': " + e.getMessage());
         }
-        Map<String, String> values = new LinkedHashMap<>();
-        if (colon >= 0) {
-            for (String item : text.substring(colon + 1).split(",")) {
-                if (item.isBlank()) {
-                    continue;
-                }
-                int eq = item.indexOf('=');
-                String key = (eq < 0 ? item : item.substring(0, eq)).trim().toLowerCase(Locale.ROOT);
-                String value = eq < 0 ? "true" : item.substring(eq + 1).trim();
-                if (key.isEmpty()) {
-                    throw new FaultSpecException("fault spec '" + text + "': empty key in '" + item + "'");
-                }
-                if (values.putIfAbsent(key, value) != null) {
-                    throw new FaultSpecException("fault spec '" + text + "': key '" + key + "' given twice");
-                }
-            }
-        }
-        return new FaultSpec(kind, values);
+        return new FaultSpec(parsed.head(), parsed.values());
     }
 
     public String kind() {
