@@ -16,7 +16,7 @@ import os, re, subprocess, sys, tempfile
 
 STRUCTS = """
 mbox_in mbox_out
-cmd_hca_cap cmd_hca_cap_2 odp_cap atomic_caps
+cmd_hca_cap cmd_hca_cap_2 odp_cap odp_scheme_cap odp_per_transport_service_cap atomic_caps
 query_hca_cap_in query_hca_cap_out set_hca_cap_in set_hca_cap_out
 enable_hca_in enable_hca_out disable_hca_in disable_hca_out
 query_issi_in query_issi_out set_issi_in set_issi_out

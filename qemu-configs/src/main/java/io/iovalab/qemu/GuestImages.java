@@ -26,11 +26,13 @@ import java.util.stream.Stream;
 public final class GuestImages {
     /** Userland packages; not the rdma-core package, whose units autoload ib_ipoib. */
     static final List<String> USERLAND = List.of("busybox", "kmod", "pciutils", "fio", "nvme-cli", "util-linux",
-            "ibverbs-utils", "ibverbs-providers", "perftest", "procps");
+            "ibverbs-utils", "ibverbs-providers", "perftest", "procps",
+            // pyverbs: the ODP exerciser (ibv_advise_mr is an inline over the provider table, awkward from ctypes)
+            "python3-pyverbs");
     /** Modules the topologies and devices need; their dependencies come along. */
     static final List<String> MODULES = List.of("nvme", "virtio-iommu", "9p", "9pnet_virtio", "mlx5_ib", "ib_uverbs",
             "ib_umad", "rdma_ucm", "virtio_blk");
-    private static final String USERLAND_RECIPE = "userland trixie v1 " + USERLAND;
+    private static final String USERLAND_RECIPE = "userland trixie v2 " + USERLAND;
 
     private final Cache cache;
     private final Progress progress;
@@ -148,9 +150,11 @@ public final class GuestImages {
                 "--dpkgopt=path-exclude=/usr/share/locale/*", "--dpkgopt=path-exclude=/usr/share/info/*",
                 "trixie", root.toString(), "deb " + mirror + " trixie main"),
                 cache.root().resolve("logs/userland.log"), 1800);
-        // what a guest never needs: package caches, hardware database, python, and a /init of its own
+        // what a guest never needs: package caches, hardware database, python's test suite and
+        // GUI/bootstrap parts (python itself runs the pyverbs exerciser), and a /init of its own
         Commands.run(step, List.of("sh", "-c", "cd '" + root + "' && rm -rf var/cache/* var/lib/apt/lists/* var/log/* "
-                + "usr/lib/udev/hwdb.bin usr/lib/udev/hwdb.d usr/lib/python3* boot/* init usr/lib/modules/*"),
+                + "usr/lib/udev/hwdb.bin usr/lib/udev/hwdb.d usr/lib/python3.*/test usr/lib/python3.*/ensurepip "
+                + "usr/lib/python3.*/idlelib usr/lib/python3.*/tkinter usr/lib/python3.*/lib2to3 boot/* init usr/lib/modules/*"),
                 cache.root().resolve("logs/userland-trim.log"), 300);
         cpio(step, root, cpio);
         QemuProvisioner.deleteTree(root);

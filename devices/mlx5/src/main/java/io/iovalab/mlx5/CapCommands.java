@@ -1,6 +1,7 @@
 package io.iovalab.mlx5;
 
 import io.iovalab.mlx5.ifc.Mlx5Ifc.cmd_hca_cap;
+import io.iovalab.mlx5.ifc.Mlx5Ifc.odp_cap;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.query_hca_cap_in;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.query_hca_cap_out;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.set_hca_cap_in;
@@ -38,6 +39,11 @@ final class CapCommands {
             int base = set_hca_cap_in.capability.byteOffset();
             if (c.in(set_hca_cap_in.other_function) != 0) {
                 throw new CommandException(MLX5_CMD_STAT_BAD_PARAM_ERR, Syndrome.BAD_PARAM, "no other functions");
+            }
+            if (type == MLX5_CAP_ODP) {
+                c.requireIn(base + odp_cap.SIZE_BYTES);
+                fw.caps.setOdp(c.in, base);
+                return;
             }
             if (type != MLX5_CAP_GENERAL) {
                 throw new CommandException(MLX5_CMD_STAT_BAD_PARAM_ERR, Syndrome.UNSUPPORTED_OP_MOD | c.opMod(),

@@ -2,6 +2,9 @@ package io.iovalab.mlx5;
 
 import io.iovalab.mlx5.ifc.Field;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.cmd_hca_cap;
+import io.iovalab.mlx5.ifc.Mlx5Ifc.odp_cap;
+import io.iovalab.mlx5.ifc.Mlx5Ifc.odp_per_transport_service_cap;
+import io.iovalab.mlx5.ifc.Mlx5Ifc.odp_scheme_cap;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.query_hca_cap_out;
 
 import java.util.HashMap;
@@ -12,8 +15,9 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
 /**
  * The HCA capability pages: for each cap type a "max" page (what the device can do) and a
  * "current" page (what is in effect; SET_HCA_CAP changes its writable fields). Only the general
- * page exists: it advertises a one-port InfiniBand HCA with ethernet, flow steering, eswitch,
- * RoCE, ODP, atomics and the optional registers off, which is what keeps mlx5_core's probe to
+ * and the ODP page exist: the general page advertises a one-port InfiniBand HCA with ethernet,
+ * flow steering, eswitch, RoCE, atomics and the optional registers off, and on-demand paging
+ * (pg) with UMR-loaded translations, so mlx5_ib reports IBK_ON_DEMAND_PAGING; which is what keeps mlx5_core's probe to
  * the short command sequence of the kernel reference's "reducing scope" section (§5.6), and
  * mlx5_ib to the vport queries, a few port registers and verbs-object bookkeeping.
  */
@@ -44,6 +48,26 @@ final class Caps {
         byte[] g = general();
         max.put(MLX5_CAP_GENERAL, g);
         cur.put(MLX5_CAP_GENERAL, g.clone());
+        byte[] o = odp();
+        max.put(MLX5_CAP_ODP, o);
+        cur.put(MLX5_CAP_ODP, o.clone());
+    }
+
+    /** Byte offset of the transport scheme's RC bits in the ODP page (odp_cap → odp_scheme_cap → rc_odp_caps). */
+    static final int RC_ODP_CAPS = odp_cap.transport_page_fault_scheme_cap.byteOffset() + odp_scheme_cap.rc_odp_caps.byteOffset();
+
+    /**
+     * The ODP page: the transport page-fault scheme (mem_page_fault = 0) with RC send, receive,
+     * write and read. Nothing here is one of the bits handle_hca_cap_odp copies from max to cur,
+     * so the driver sends no SET_HCA_CAP(ODP) — but one is accepted if it does.
+     */
+    private byte[] odp() {
+        byte[] p = new byte[PAGE_SIZE];
+        odp_per_transport_service_cap.send.set(p, RC_ODP_CAPS, 1);
+        odp_per_transport_service_cap.receive.set(p, RC_ODP_CAPS, 1);
+        odp_per_transport_service_cap.write.set(p, RC_ODP_CAPS, 1);
+        odp_per_transport_service_cap.read.set(p, RC_ODP_CAPS, 1);
+        return p;
     }
 
     private byte[] general() {
@@ -58,9 +82,12 @@ final class Caps {
         set(p, cmd_hca_cap.uc, 1);
         set(p, cmd_hca_cap.ud, 1);
         set(p, cmd_hca_cap.cqe_version, 1);
+        // ODP: pg, and UMR may load translations (mlx5r_umr_can_load_pas needs the entity size
+        // modifiable), with offsets beyond 16 bits of octowords so ODP MRs have no size limit.
+        // From here on mlx5_ib registers every user MR by UMR WQEs on its UMR QP (SendQueues).
+        set(p, cmd_hca_cap.pg, 1);
         set(p, cmd_hca_cap.umr_extended_translation_offset, 1);
-        // no PAS loading through UMR (mlx5r_umr_can_load_pas): user MRs are made with CREATE_MKEY, no send queue needed
-        set(p, cmd_hca_cap.umr_modify_entity_size_disabled, 1);
+        set(p, cmd_hca_cap.umr_modify_entity_size_disabled, 0);
         set(p, cmd_hca_cap.log_max_eq, LOG_MAX_EQ);  // 16 EQs: async ones + completion EQs
         set(p, cmd_hca_cap.log_max_eq_sz, 22);
         set(p, cmd_hca_cap.log_max_qp, 18);
@@ -118,6 +145,21 @@ final class Caps {
     long maximum(int capType, Field f) {
         byte[] p = max.get(capType);
         return p == null ? 0 : f.get(p, 0);
+    }
+
+    /**
+     * SET_HCA_CAP(ODP): the driver copies the current page and sets max bits in it; every bit it
+     * asks for must be one the max page has (the pages are bit sets: nothing here is a count).
+     */
+    void setOdp(byte[] in, int base) throws CommandException {
+        byte[] m = max.get(MLX5_CAP_ODP);
+        for (int i = 0; i < odp_cap.SIZE_BYTES; i++) {
+            if ((in[base + i] & ~m[i]) != 0) {
+                throw new CommandException(MLX5_CMD_STAT_BAD_PARAM_ERR, Syndrome.BAD_PARAM,
+                        "ODP cap byte 0x" + Integer.toHexString(i) + " sets a bit the device lacks");
+            }
+        }
+        System.arraycopy(in, base, cur.get(MLX5_CAP_ODP), 0, odp_cap.SIZE_BYTES);
     }
 
     /** Applies the writable fields of a SET_HCA_CAP page; a value beyond the max is refused whole. */

@@ -12,7 +12,7 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
  * CREATE_CQ / DESTROY_CQ. The CQ context names the EQ its completion events go to, the UAR its
  * arm doorbell is written to, and the ring's geometry; the page list follows the fixed input
  * (unless the CQ lives in a user memory object, cq_umem_valid). A CQ used by a QP cannot be
- * destroyed. No CQE is written in this stage: nothing completes without a data path.
+ * destroyed. CQEs are written by the send-queue engine ({@link SendQueues}).
  */
 final class CqCommands {
     private CqCommands() {
@@ -50,7 +50,7 @@ final class CqCommands {
             }
             long[] pages = pas;
             long dbr = c.in(ctx, cqc.dbr_addr);
-            int cqn = r.cqs.add(n -> new Resources.Cq(n, logSize, eqn, uar, pages, dbr));
+            int cqn = r.cqs.add(n -> new Resources.Cq(n, logSize, eqn, uar, pages, 4096L << logPageSize, 64 << cqeSz, dbr));
             if (cqn < 0) {
                 throw new CommandException(MLX5_CMD_STAT_LIM_ERR, Syndrome.NO_RESOURCE, "no CQ number left");
             }

@@ -23,10 +23,14 @@ final class Hca implements CommandQueue.Completion {
     final EqTable eqs;
     final Firmware firmware;
     final CommandQueue cmdq;
+    final SendQueues sendQueues;
     private final DmaAccess dmaAccess;
     private final ThreadFactory threads;
     private final AtomicInteger pendingSlots = new AtomicInteger();
     private volatile boolean eqDoorbell;
+    private volatile boolean sqDoorbell;
+    /** The first half of a CQ arm doorbell stored as two 32-bit writes: sn/cmd/ci, waiting for the cqn. */
+    private volatile int cqArmLow;
     private volatile boolean running = true;
     private volatile boolean resetRequested;
     private Thread worker;
@@ -46,6 +50,7 @@ final class Hca implements CommandQueue.Completion {
         this.eqs = new EqTable(1 << Caps.LOG_MAX_EQ, interrupts);
         this.firmware = new Firmware(config, eqs);
         this.cmdq = new CommandQueue(iseg, firmware, this);
+        this.sendQueues = new SendQueues(firmware, eqs);
     }
 
     void start() {
@@ -67,8 +72,26 @@ final class Hca implements CommandQueue.Completion {
             eqDoorbell = true;
             wake();
         }
-        // CQ arm (+0x20) and send doorbells (+0x800) belong to the next stage: no CQs or QPs yet
+        if (pageOffset == CQ_DOORBELL && width == 8) {
+            // mlx5_cq_arm: be32(sn << 28 | cmd | ci) then be32(cqn), one 64-bit store
+            sendQueues.arm(Integer.reverseBytes((int) (value >>> 32)) & 0xffffff, Integer.reverseBytes((int) value) & 0xffffff);
+            wake();
+        } else if (pageOffset == CQ_DOORBELL && width == 4) {
+            cqArmLow = Integer.reverseBytes((int) value);
+        } else if (pageOffset == CQ_DOORBELL + 4 && width == 4) {
+            sendQueues.arm(Integer.reverseBytes((int) value) & 0xffffff, cqArmLow & 0xffffff);
+            wake();
+        } else if (pageOffset >= SQ_DOORBELLS) {
+            // a send doorbell (or a BlueFlame copy of the WQE, which we do not advertise): the
+            // doorbell record says which WQEs are new, so the value itself is not needed
+            sqDoorbell = true;
+            wake();
+        }
     }
+
+    /** UAR page offsets: the CQ arm doorbell (MLX5_CQ_DOORBELL) and the BlueFlame/doorbell registers (MLX5_BF_OFFSET on). */
+    static final int CQ_DOORBELL = 0x20;
+    static final int SQ_DOORBELLS = 0x800;
 
     private void wake() {
         Thread w = worker;
@@ -118,6 +141,7 @@ final class Hca implements CommandQueue.Completion {
             if (resetRequested) {
                 synchronized (firmware) {
                     firmware.reset();
+                    sendQueues.reset();
                 }
                 pendingSlots.set(0);
                 resetRequested = false;
@@ -129,6 +153,26 @@ final class Hca implements CommandQueue.Completion {
             if (eqDoorbell) {
                 eqDoorbell = false;
                 eqs.serviceArms();
+                did = true;
+            }
+            if (sqDoorbell || sendQueues.armsPending()) {
+                boolean sq = sqDoorbell;
+                sqDoorbell = false;
+                synchronized (firmware) { // the QPs, CQs and mkeys are the command handlers' objects
+                    eqDma.start(0, DmaCommand.NO_COMMAND);
+                    try {
+                        sendQueues.serviceArms(eqDma);
+                        if (sq) {
+                            sendQueues.service(eqDma);
+                        }
+                        sendQueues.serviceArms(eqDma);
+                    } catch (RuntimeException e) {
+                        internalErrors++;
+                        lastInternalError = e.toString();
+                    } finally {
+                        eqDma.end();
+                    }
+                }
                 did = true;
             }
             int slots = pendingSlots.getAndSet(0);

@@ -12,7 +12,8 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
  * out the index. A PA-mode key (the ib_mad PD's DMA MR: length64, no translation) needs no
  * table; an MTT key carries its translation entries after the fixed input, and a "free" key
  * (created empty for UMR to fill later) none. Translations are checked for presence and
- * alignment only: nothing reads through a key until there is a data path.
+ * alignment only: nothing reads through a key until there is a data path. UMR WQEs
+ * ({@link SendQueues}) later load, zap, enable and revoke keys.
  */
 final class MkeyCommands {
     private MkeyCommands() {
@@ -48,7 +49,14 @@ final class MkeyCommands {
             long start = c.in(ctx, mkc.start_addr);
             long len = c.in(ctx, mkc.len);
             boolean len64 = c.in(ctx, mkc.length64) != 0;
-            int index = r.mkeys.add(n -> new Resources.Mkey(n, pd, mode, free, start, len, len64));
+            int variant = (int) c.in(ctx, mkc.mkey_7_0);
+            int logPage = (int) c.in(ctx, mkc.log_page_size);
+            int index = r.mkeys.add(n -> {
+                Resources.Mkey k = new Resources.Mkey(n, pd, mode, free, start, len, len64);
+                k.variant = variant;
+                k.logPageSize = logPage;
+                return k;
+            });
             if (index < 0) {
                 throw new CommandException(MLX5_CMD_STAT_LIM_ERR, Syndrome.NO_RESOURCE, "no mkey left");
             }

@@ -114,6 +114,7 @@ final class Mlx5Device implements Device, RegionHandler {
             m.put("eqDoorbells", hca.eqs.doorbells);
             m.put("cmdDoorbells", hca.iseg.doorbells());
             m.put("healthCounter", (long) hca.iseg.healthCounter());
+            m.putAll(hca.sendQueues.inspect());
             m.put("commandLog", List.copyOf(fw.log));
         }
         return m;

@@ -69,15 +69,29 @@ final class QpCommands {
             if (!fw.uars.allocated(uar)) {
                 throw bad("uar_page " + uar + " not allocated");
             }
+            long[] pas = new long[0];
+            long pageSize = 4096L << c.in(ctx, qpc.log_page_size);
+            long rq = c.in(ctx, qpc.rq_type) == RQ_ZERO_LEN ? 0
+                    : (16L << c.in(ctx, qpc.log_rq_stride)) << c.in(ctx, qpc.log_rq_size);
+            boolean noSq = c.in(ctx, qpc.no_sq) != 0;
+            long sq = noSq ? 0 : (long) SEND_WQE_BB << c.in(ctx, qpc.log_sq_size);
+            long offset = c.in(ctx, qpc.page_offset) * SEND_WQE_BB;
             if (c.in(create_qp_in.wq_umem_valid) == 0) {
-                long pageSize = 4096L << c.in(ctx, qpc.log_page_size);
-                long rq = c.in(ctx, qpc.rq_type) == RQ_ZERO_LEN ? 0
-                        : (16L << c.in(ctx, qpc.log_rq_stride)) << c.in(ctx, qpc.log_rq_size);
-                long sq = c.in(ctx, qpc.no_sq) != 0 ? 0 : (long) SEND_WQE_BB << c.in(ctx, qpc.log_sq_size);
-                long offset = c.in(ctx, qpc.page_offset) * SEND_WQE_BB;
-                Pas.read(c, create_qp_in.pas.byteOffset(), (int) ((offset + rq + sq + pageSize - 1) / pageSize), pageSize);
+                pas = Pas.read(c, create_qp_in.pas.byteOffset(), (int) ((offset + rq + sq + pageSize - 1) / pageSize), pageSize);
             }
-            int qpn = r.qps.add(n -> new Resources.Qp(n, st, pd, cqnSnd, cqnRcv, MLX5_QPC_STATE_RST));
+            long[] buffer = pas;
+            int logSq = noSq ? -1 : (int) c.in(ctx, qpc.log_sq_size);
+            long dbr = c.in(ctx, qpc.dbr_addr);
+            int qpn = r.qps.add(n -> {
+                Resources.Qp q = new Resources.Qp(n, st, pd, cqnSnd, cqnRcv, MLX5_QPC_STATE_RST);
+                // the send queue engine needs where the SQ is and where the driver counts its posts
+                q.pas = buffer;
+                q.pageSize = pageSize;
+                q.sqOffset = offset + rq;
+                q.logSqSize = logSq;
+                q.dbrAddr = dbr;
+                return q;
+            });
             if (qpn < 0) {
                 throw new CommandException(MLX5_CMD_STAT_LIM_ERR, Syndrome.NO_RESOURCE, "no QP number left");
             }
@@ -97,6 +111,9 @@ final class QpCommands {
                             "QP 0x" + Integer.toHexString(qp.qpn) + " is in state " + qp.state);
                 }
                 qp.state = t.to();
+                if (t.to() == MLX5_QPC_STATE_RST) {
+                    qp.sqConsumed = 0; // the driver restarts its send counter at 0 after a reset (UMR recovery)
+                }
             });
         }
         fw.register(MLX5_CMD_OP_QUERY_QP, c -> {

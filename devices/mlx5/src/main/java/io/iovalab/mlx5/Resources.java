@@ -58,7 +58,43 @@ final class Resources {
         }
     }
 
-    record Cq(int cqn, int logSize, int eqn, int uar, long[] pas, long dbrAddr) {
+    /**
+     * A completion queue: its ring (64-byte CQEs, or 128-byte ones whose 64-byte CQE sits in the
+     * second half) and, once something completes on it, the producer count and the arm state.
+     */
+    static final class Cq {
+        final int cqn;
+        final int logSize;
+        final int eqn;
+        final int uar;
+        final long[] pas;
+        final long pageSize;
+        final int cqeSize;
+        final long dbrAddr;
+        /** CQEs written (worker only). */
+        long producer;
+        /** Set by an arm doorbell (UAR +0x20, message thread); one completion event per arm. */
+        volatile boolean armed;
+        long overruns;
+
+        Cq(int cqn, int logSize, int eqn, int uar, long[] pas, long pageSize, int cqeSize, long dbrAddr) {
+            this.cqn = cqn;
+            this.logSize = logSize;
+            this.eqn = eqn;
+            this.uar = uar;
+            this.pas = pas;
+            this.pageSize = pageSize;
+            this.cqeSize = cqeSize;
+            this.dbrAddr = dbrAddr;
+        }
+
+        int cqn() {
+            return cqn;
+        }
+
+        int eqn() {
+            return eqn;
+        }
     }
 
     static final class Qp {
@@ -68,6 +104,14 @@ final class Resources {
         final int cqnSnd;
         final int cqnRcv;
         int state;
+        /** Send queue geometry, from the QP context: the SQ follows the RQ in the buffer the page list describes. */
+        long[] pas = new long[0];
+        long pageSize = 4096;
+        long sqOffset;
+        int logSqSize = -1;
+        long dbrAddr;
+        /** WQE basic blocks the device has taken from the SQ (16-bit, as the doorbell record's send counter). */
+        int sqConsumed;
 
         Qp(int qpn, int st, int pd, int cqnSnd, int cqnRcv, int state) {
             this.qpn = qpn;
@@ -77,10 +121,39 @@ final class Resources {
             this.cqnRcv = cqnRcv;
             this.state = state;
         }
+
+        boolean hasSq() {
+            return logSqSize >= 0 && pas.length > 0;
+        }
     }
 
-    /** A memory key: its PD, access mode and the range it covers (free = created for later UMR use). */
-    record Mkey(int index, int pd, int accessMode, boolean free, long start, long length, boolean length64) {
+    /**
+     * A memory key: its PD, access mode and the range it covers (free = not usable: created empty
+     * for UMR to fill later, or revoked). UMR changes every field; the translation entries (MTT:
+     * an IOVA | read/write flags per page, 0 = not present) are kept sparse by entry index,
+     * because an ODP key is as large as the MR but only the touched pages are ever filled in.
+     */
+    static final class Mkey {
+        final int index;
+        int pd;
+        int accessMode;
+        boolean free;
+        long start;
+        long length;
+        boolean length64;
+        int logPageSize = 12;
+        int variant;
+        final TreeMap<Long, Long> mtt = new TreeMap<>();
+
+        Mkey(int index, int pd, int accessMode, boolean free, long start, long length, boolean length64) {
+            this.index = index;
+            this.pd = pd;
+            this.accessMode = accessMode;
+            this.free = free;
+            this.start = start;
+            this.length = length;
+            this.length64 = length64;
+        }
     }
 
     /** A shared receive queue: an XRC SRQ or a plain one (an RMP with ISSI 1); they share the driver's SRQ numbering. */

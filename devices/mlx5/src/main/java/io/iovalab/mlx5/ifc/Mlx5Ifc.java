@@ -446,6 +446,35 @@ public final class Mlx5Ifc {
         public static final Field mem_page_fault = new Field(0x600, 0x1);
     }
 
+    /** {@code struct mlx5_ifc_odp_scheme_cap_bits}: 0x40 bytes. */
+    public static final class odp_scheme_cap {
+        private odp_scheme_cap() {
+        }
+
+        public static final int SIZE_BYTES = 0x40;
+        public static final Field sig = new Field(0x40, 0x1);
+        public static final Field page_prefetch = new Field(0x45, 0x1);
+        public static final Field rc_odp_caps = new Field(0x80, 0x20);  // struct odp_per_transport_service_cap
+        public static final Field uc_odp_caps = new Field(0xa0, 0x20);  // struct odp_per_transport_service_cap
+        public static final Field ud_odp_caps = new Field(0xc0, 0x20);  // struct odp_per_transport_service_cap
+        public static final Field xrc_odp_caps = new Field(0xe0, 0x20);  // struct odp_per_transport_service_cap
+        public static final Field dc_odp_caps = new Field(0x100, 0x20);  // struct odp_per_transport_service_cap
+    }
+
+    /** {@code struct mlx5_ifc_odp_per_transport_service_cap_bits}: 0x4 bytes. */
+    public static final class odp_per_transport_service_cap {
+        private odp_per_transport_service_cap() {
+        }
+
+        public static final int SIZE_BYTES = 0x4;
+        public static final Field send = new Field(0x0, 0x1);
+        public static final Field receive = new Field(0x1, 0x1);
+        public static final Field write = new Field(0x2, 0x1);
+        public static final Field read = new Field(0x3, 0x1);
+        public static final Field atomic = new Field(0x4, 0x1);
+        public static final Field srq_receive = new Field(0x5, 0x1);
+    }
+
     /** {@code struct mlx5_ifc_atomic_caps_bits}: 0x100 bytes. */
     public static final class atomic_caps {
         private atomic_caps() {
