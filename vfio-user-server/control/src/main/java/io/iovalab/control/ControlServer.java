@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.iovalab.os.FileStat;
 import io.iovalab.server.VfioUserServer;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.epoll.EpollEventLoopGroup;
@@ -64,6 +66,9 @@ public final class ControlServer implements AutoCloseable {
         try {
             Files.deleteIfExists(tmp);
             Channel ch = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
+                    // as in the web view: a busy device's trace burst would overrun Netty's 64 KiB
+                    // default at once and `iovalab trace` would report drops it need not
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 4 << 20))
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel c) {
