@@ -1,5 +1,6 @@
 package io.iovalab.guest;
 
+import io.iovalab.cli.OdpExerciser;
 import io.iovalab.iommu.DmaCommand;
 import io.iovalab.qemu.Guest;
 import io.iovalab.qemu.GuestSession;
@@ -35,46 +36,8 @@ class Mlx5OdpGuestTest {
     static final List<String> PROBED = List.of("hmm_dma_map_alloc", "hmm_dma_map_pfn", "hmm_dma_unmap_pfn", "hmm_dma_map_free",
             "dma_iova_try_alloc", "dma_iova_link", "dma_iova_sync", "dma_iova_unlink", "dma_iova_free");
 
-    /** The exerciser: steps separated by handshake files so the test can look at the device in between. */
-    static final String PROGRAM = """
-            import ctypes, mmap, os, sys, time
-            from pyverbs.device import Context
-            from pyverbs.pd import PD
-            from pyverbs.mr import MR
-            from pyverbs.wr import SGE
-            LOCAL_WRITE, ON_DEMAND = 1, 1 << 6          # ibv_access_flags
-            PREFETCH_WRITE, FLUSH = 1, 1                # IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, IBV_ADVISE_MR_FLAG_FLUSH
-            N, PS = %d, 4096
-            def step(name):
-                print(name, flush=True)
-                open('/tmp/odp.' + name, 'w').close()
-                for _ in range(1200):
-                    if os.path.exists('/tmp/odp.go.' + name):
-                        return
-                    time.sleep(0.05)
-                sys.exit('no go for ' + name)
-            ctx = Context(name='mlx5_0')
-            pd = PD(ctx)
-            buf = mmap.mmap(-1, N * PS, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-            for i in range(N):
-                buf[i * PS:i * PS + 16] = b'IOVALAB-ODP-%%04d' %% i   # touched: present for the snapshot
-            addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
-            mr = MR(pd, N * PS, LOCAL_WRITE | ON_DEMAND, address=addr)
-            print('REG addr=0x%%x lkey=0x%%x' %% (addr, mr.lkey), flush=True)
-            pd.advise_mr(PREFETCH_WRITE, FLUSH, [SGE(addr, N * PS, mr.lkey)])
-            print('ADVISE ok', flush=True)
-            step('prefetched')
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-            rc = libc.madvise(addr + N // 2 * PS, N // 2 * PS, 4)   # MADV_DONTNEED on the upper half
-            print('MADVISE rc=%%d' %% rc, flush=True)
-            step('dropped')
-            mr.close()
-            print('DEREG ok', flush=True)
-            pd.close()
-            ctx.close()
-            print('DONE', flush=True)
-            """.formatted(PAGES);
+    /** The exerciser, shared with {@code iovalab demo}: steps separated by handshake files so the test can look at the device in between. */
+    static final String PROGRAM = OdpExerciser.source();
 
     static final String PROBES = """
             T=/sys/kernel/tracing
@@ -105,7 +68,7 @@ class Mlx5OdpGuestTest {
             String out = g.run(Mlx5GuestTest.ARM_TRACE + "\nset -e\nmodprobe mlx5_ib\nmodprobe ib_uverbs\n"
                     + "echo \"IBDEV $(ls /sys/class/infiniband)\"\n"
                     + "echo ODP; ibv_devinfo -v -d mlx5_0 | grep -A2 -i odp_caps || true\n" + PROBES
-                    + "setsid python3 /host/odp.py > /tmp/odp.log 2>&1 < /dev/null &\n"
+                    + "setsid python3 /host/odp.py " + PAGES + " > /tmp/odp.log 2>&1 < /dev/null &\n"
                     + "for i in $(seq 600); do [ -e /tmp/odp.prefetched ] && break; grep -q Error /tmp/odp.log && break; sleep 0.1; done\n"
                     + "echo PROGRAM; cat /tmp/odp.log\necho DMESG; dmesg | grep -iE 'mlx5|umr' | tail -8\n"
                     + Mlx5GuestTest.EVENTS + Mlx5GuestTest.REPORT, Duration.ofSeconds(120)).requireSuccess("register").stdout();

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The iovalab servers of one guest, started before QEMU (which connects at realize), each with
@@ -45,6 +46,11 @@ final class DeviceServers implements AutoCloseable {
             throw e;
         }
         return d;
+    }
+
+    /** The first server of a device type, in --device order. */
+    Optional<VfioUserServer> first(String type) {
+        return servers.stream().filter(s -> s.options().device().type().equals(type)).findFirst();
     }
 
     List<Path> sockets() {
