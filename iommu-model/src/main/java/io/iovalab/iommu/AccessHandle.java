@@ -168,9 +168,16 @@ final class AccessHandle implements DmaCommand {
     // ---- bulk ----
     private void copyIn(long iova, MemorySegment dst, long dstOffset, long length) throws DmaFault {
         walk(iova, length, false, (m, at, done, n) -> {
+            GuestReadTap tap = space.readTap;
             if (m.backing == null) {
                 space.remote().read(at, dst, dstOffset + done, n);
+                if (tap != null) {
+                    tap.read(queue, commandId, at, dst.asSlice(dstOffset + done, n));
+                }
             } else {
+                if (tap != null) {
+                    tap.read(queue, commandId, at, m.backing.segment().asSlice(localOffset(m, at), n));
+                }
                 MemorySegment.copy(m.backing.segment(), localOffset(m, at), dst, dstOffset + done, n);
             }
         });
@@ -218,6 +225,10 @@ final class AccessHandle implements DmaCommand {
             if (m.backing != null && Long.compareUnsigned(iova + size - 1 - m.iova, m.size) < 0) {
                 MemorySegment s = m.backing.segment();
                 long off = localOffset(m, iova);
+                GuestReadTap tap = space.readTap;
+                if (tap != null) {
+                    tap.read(queue, commandId, iova, s.asSlice(off, size));
+                }
                 control(iova, size, false);
                 return switch (size) {
                     case 1 -> s.get(ValueLayout.JAVA_BYTE, off);
@@ -388,13 +399,22 @@ final class AccessHandle implements DmaCommand {
                 MemorySegment bounce = MemorySegment.ofArray(new byte[(int) n]);
                 if (!write) {
                     space.remote().read(at, bounce, 0, n);
+                    GuestReadTap tap = space.readTap;
+                    if (tap != null) {
+                        tap.read(queue, commandId, at, bounce);
+                    }
                 }
                 visitor.accept(at, bounce);
                 if (write) {
                     space.remote().write(at, bounce, 0, n);
                 }
             } else {
-                visitor.accept(at, m.backing.segment().asSlice(localOffset(m, at), n));
+                MemorySegment piece = m.backing.segment().asSlice(localOffset(m, at), n);
+                GuestReadTap tap = space.readTap;
+                if (!write && tap != null) {
+                    tap.read(queue, commandId, at, piece);
+                }
+                visitor.accept(at, piece);
             }
         });
         data(iova, length, write);

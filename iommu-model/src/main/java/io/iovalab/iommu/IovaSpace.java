@@ -38,6 +38,7 @@ public final class IovaSpace implements DmaAccess {
     final FaultLog faultLog = new FaultLog(1024);
     final TraceRing trace = new TraceRing(8192);
     private volatile boolean busMaster;
+    volatile GuestReadTap readTap;
 
     // statistics
     private long mapCount;
@@ -272,6 +273,11 @@ public final class IovaSpace implements DmaAccess {
 
     public FaultLog faults() {
         return faultLog;
+    }
+
+    /** Installs (or with null removes) the observer of guest-memory reads: session recording and replay. */
+    public void setReadTap(GuestReadTap tap) {
+        readTap = tap;
     }
 
     public TraceRing trace() {

@@ -31,6 +31,11 @@ final class MachineOptions {
     @Option(names = "--workdir", paramLabel = "DIR", description = "Where sockets and logs go (default: a new temp dir).")
     Path workDir;
 
+    @Option(names = "--record", paramLabel = "FILE",
+            description = "Record the guest's vfio-user session with each device into FILE (with several devices: FILE.NAME) "
+                    + "for iovalab replay.")
+    Path record;
+
     @Option(names = "--qemu-arg", paramLabel = "ARG", description = "An extra QEMU argument (repeatable).")
     List<String> qemuArgs = new ArrayList<>();
 

@@ -43,6 +43,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Live DMA maps allowed at once; more are refused with ENOSPC (default ${DEFAULT-VALUE}).")
     int maxDmaMaps;
 
+    @Option(names = "--record", paramLabel = "FILE",
+            description = "Record the first client's session into FILE for iovalab replay (format: RECORDING.md).")
+    Path record;
+
     @Option(names = {"-v", "--verbose"}, description = "Log every message at debug level.")
     boolean verbose;
 
@@ -54,6 +58,9 @@ final class ServeCommand implements Callable<Integer> {
                 maxMsgFds, maxDataXferSize, maxDmaMaps);
         try (VfioUserServer server = VfioUserServer.start(options, DeviceRegistry.system());
              ControlServer control = ControlServer.start(server)) {
+            if (record != null) {
+                server.recordNextSession(record);
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 control.close();
                 server.close();

@@ -24,7 +24,7 @@ final class StandardRun {
         List<String> devices = machine.devices.isEmpty() ? List.of(DEFAULT_DEVICE) : machine.devices;
         List<PhaseResult> phases = new ArrayList<>();
         Files.createDirectories(dir);
-        try (DeviceServers servers = DeviceServers.start(devices, dir)) {
+        try (DeviceServers servers = DeviceServers.start(devices, dir, machine.record)) {
             var g = machine.guest(dir, kernel);
             servers.sockets().forEach(g::vfioUser);
             VfioUserServer nvme = servers.servers.stream().filter(s -> s.options().device().type().equals("nvme")).findFirst()
