@@ -55,6 +55,15 @@ public final class DeviceSideTrace {
         };
     }
 
+    /** A compared event the device produced itself, not the message thread (DMA_MAP/UNMAP): replay progress. */
+    public static boolean deviceWork(Entry.TraceEntry t) {
+        return compared(t) && !isMapping(t);
+    }
+
+    private static boolean isMapping(Entry.TraceEntry t) {
+        return t.kind().equals("MAP") || t.kind().equals("UNMAP") || t.kind().equals("UNMAP_ALL");
+    }
+
     /** The compared events grouped by queue (DMA_MAP/UNMAP under -1), each group in order. */
     public static Map<Integer, List<String>> normalize(List<Entry.TraceEntry> trace) {
         Map<Integer, List<String>> out = new TreeMap<>();
@@ -62,8 +71,7 @@ public final class DeviceSideTrace {
             if (!compared(t)) {
                 continue;
             }
-            boolean mapping = t.kind().startsWith("MAP") || t.kind().startsWith("UNMAP");
-            int group = mapping ? -1 : t.queue();
+            int group = isMapping(t) ? -1 : t.queue();
             out.computeIfAbsent(group, g -> new ArrayList<>()).add(line(t));
         }
         return out;

@@ -49,8 +49,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * run in SQ order, so that sequence does not depend on timing. Polls (scalar reads outside any
  * command: shadow doorbells, EventIdx) see the last value recorded before the next client request
  * to be replayed, since how often a worker polled is timing. A request is dispatched only once the
- * replayed device has posted as many completions as the recorded one had when that request arrived,
- * which keeps e.g. a DMA_UNMAP behind the commands the guest waited for before unmapping.
+ * replayed device has done as much of the compared work (commands, completions, DMA) as the
+ * recorded one had when that request arrived, which keeps e.g. a DMA_UNMAP behind the commands the
+ * guest waited for before unmapping.
  */
 public final class SessionReplayer {
     private static final Logger log = LoggerFactory.getLogger(SessionReplayer.class);
@@ -71,6 +72,7 @@ public final class SessionReplayer {
     }
 
     private final Recording recording;
+    private final io.iovalab.wire.MessageEncoder encoder = new io.iovalab.wire.MessageEncoder();
     private final long gateMillis;
     private final Map<Key, ConcurrentLinkedDeque<byte[]>> queued = new ConcurrentHashMap<>();
     private final Map<Key, TreeMap<Integer, byte[]>> polled = new HashMap<>();
@@ -79,8 +81,8 @@ public final class SessionReplayer {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong missed = new AtomicLong();
     private final Object progress = new Object();
-    private long completions;
-    private long commands;
+    /** compared events the replayed device produced on its own threads */
+    private long work;
     /** entry index of the next request to dispatch: polls see values recorded before it */
     private volatile int boundary;
 
@@ -116,15 +118,15 @@ public final class SessionReplayer {
 
     private Result run(DeviceConfig config, DeviceRegistry registry) throws IOException, DeviceConfigException {
         List<Integer> requests = new ArrayList<>();
-        List<Long> completionsBefore = new ArrayList<>();
+        List<Long> workBefore = new ArrayList<>();
+        Map<Integer, byte[]> readReplies = recordedReadReplies(recording.entries());
         List<Entry> entries = recording.entries();
-        long recordedCompletions = 0;
-        long recordedCommands = 0;
+        long recordedWork = 0;
         for (int i = 0; i < entries.size(); i++) {
             switch (entries.get(i)) {
                 case Entry.ClientFrame f when !Header.decode(ByteBuffer.wrap(f.frame())).isReply() -> {
                     requests.add(i);
-                    completionsBefore.add(recordedCompletions);
+                    workBefore.add(recordedWork);
                 }
                 case Entry.GuestRead r when isPoll(r.commandId(), r.data().length) ->
                         polled.computeIfAbsent(new Key(-1, r.iova(), r.data().length), k -> new TreeMap<>()).put(i, r.data());
@@ -132,8 +134,7 @@ public final class SessionReplayer {
                         k -> new ConcurrentLinkedDeque<>()).add(r.data());
                 case Entry.TraceEntry t -> {
                     recorded.add(t);
-                    recordedCompletions += t.kind().equals(DeviceEvent.COMPLETION) ? 1 : 0;
-                    recordedCommands += t.kind().equals(DeviceEvent.COMMAND) ? 1 : 0;
+                    recordedWork += DeviceSideTrace.deviceWork(t) ? 1 : 0;
                 }
                 default -> {
                 }
@@ -178,14 +179,7 @@ public final class SessionReplayer {
             }
         });
         java.util.function.Consumer<TraceEvent> iommuListener = e -> addReplayed(DeviceSideTrace.of(e));
-        java.util.function.Consumer<DeviceEvent> deviceListener = e -> {
-            addReplayed(DeviceSideTrace.of(e));
-            synchronized (progress) {
-                completions += e.kind().equals(DeviceEvent.COMPLETION) ? 1 : 0;
-                commands += e.kind().equals(DeviceEvent.COMMAND) ? 1 : 0;
-                progress.notifyAll();
-            }
-        };
+        java.util.function.Consumer<DeviceEvent> deviceListener = e -> addReplayed(DeviceSideTrace.of(e));
         iova.trace().subscribe(iommuListener);
         context.trace().subscribe(deviceListener);
         iova.setReadTap(this::serveRead);
@@ -196,14 +190,17 @@ public final class SessionReplayer {
         try {
             for (int n = 0; n < requests.size(); n++) {
                 int index = requests.get(n);
-                if (!await(completionsBefore.get(n), 0)) {
+                // from here until request n goes out, polls see what the recorded worker saw before it arrived
+                boundary = index;
+                if (!await(workBefore.get(n))) {
                     stalls++;
                 }
-                boundary = index;
-                dispatch((Entry.ClientFrame) entries.get(index), decoder, handler, ram, anonymous);
+                if (!dispatch((Entry.ClientFrame) entries.get(index), readReplies.get(index), decoder, handler, ram, anonymous)) {
+                    stalls++;
+                }
             }
             boundary = Integer.MAX_VALUE;
-            if (!await(recordedCompletions, recordedCommands)) {
+            if (!await(recordedWork)) {
                 stalls++;
             }
         } finally {
@@ -237,17 +234,23 @@ public final class SessionReplayer {
         synchronized (replayed) {
             replayed.add(t);
         }
+        if (DeviceSideTrace.deviceWork(t)) {
+            synchronized (progress) {
+                work++;
+                progress.notifyAll();
+            }
+        }
     }
 
-    /** Waits until the replayed device has posted that many completions and fetched that many commands. */
-    private boolean await(long wantCompletions, long wantCommands) {
+    /** Waits until the replayed device has done that much of the compared work (events off the message thread). */
+    private boolean await(long want) {
         long deadline = System.nanoTime() + gateMillis * 1_000_000;
         synchronized (progress) {
-            while (completions < wantCompletions || commands < wantCommands) {
+            while (work < want) {
                 long left = (deadline - System.nanoTime()) / 1_000_000;
                 if (left <= 0) {
-                    log.warn("replay: device at {} completions / {} commands, recording had {} / {}; going on", completions,
-                            commands, wantCompletions, wantCommands);
+                    log.warn("replay: the device did {} compared events of work, the recording had {} by now; going on", work,
+                            want);
                     return false;
                 }
                 try {
@@ -283,8 +286,39 @@ public final class SessionReplayer {
         MemorySegment.copy(data, 0, guest, ValueLayout.JAVA_BYTE, 0, data.length);
     }
 
-    private void dispatch(Entry.ClientFrame f, MessageDecoder decoder, RequestHandler handler, Map<Integer, Fd> ram,
-                          List<Fd> anonymous) throws IOException {
+    /**
+     * Recorded replies to REGION_READ, by the index of their request. Drivers poll registers
+     * (NVMe CSTS.RDY after CC.EN) and go on only once they see the change; the replay repeats such a
+     * read until the device answers as it did then, so it never runs ahead of the device's state.
+     */
+    private static Map<Integer, byte[]> recordedReadReplies(List<Entry> entries) {
+        Map<Integer, byte[]> out = new HashMap<>();
+        Map<Integer, Integer> waiting = new HashMap<>(); // request id → entry index
+        for (int i = 0; i < entries.size(); i++) {
+            switch (entries.get(i)) {
+                case Entry.ClientFrame f -> {
+                    Header h = Header.decode(ByteBuffer.wrap(f.frame()));
+                    if (!h.isReply() && !h.noReply() && h.command() == io.iovalab.wire.Command.REGION_READ.number) {
+                        waiting.put(h.id(), i);
+                    }
+                }
+                case Entry.ServerFrame f -> {
+                    Header h = Header.decode(ByteBuffer.wrap(f.frame()));
+                    Integer req = h.isReply() && h.command() == io.iovalab.wire.Command.REGION_READ.number ? waiting.remove(h.id()) : null;
+                    if (req != null) {
+                        out.put(req, f.frame());
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        return out;
+    }
+
+    /** False if a register read never gave the recorded answer within the gate timeout. */
+    private boolean dispatch(Entry.ClientFrame f, byte[] recordedReply, MessageDecoder decoder, RequestHandler handler,
+                             Map<Integer, Fd> ram, List<Fd> anonymous) throws IOException {
         byte[] frame = f.frame();
         Header h = Header.decode(ByteBuffer.wrap(frame));
         ByteBuffer body = ByteBuffer.wrap(Arrays.copyOfRange(frame, Header.SIZE, frame.length)).order(ByteOrder.LITTLE_ENDIAN);
@@ -304,10 +338,24 @@ public final class SessionReplayer {
                     fds = new Fd[]{anon.dup()};
                 }
             } catch (WireException e) {
-                return; // the live server rejected it too
+                return true; // the live server rejected it too
             }
             try {
-                handler.handle(request, fds);
+                Outcome out = handler.handle(request, fds);
+                if (recordedReply != null && request instanceof Message.RegionRead) {
+                    long deadline = System.nanoTime() + gateMillis * 1_000_000;
+                    while (!Arrays.equals(recordedReply, bytes(encoder.encodeReply(h, out.reply())))) {
+                        if (System.nanoTime() - deadline > 0) {
+                            log.warn("replay: {} never answered as recorded; going on", h);
+                            return false;
+                        }
+                        Thread.sleep(1);
+                        out = handler.handle(request, fds);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("replay interrupted");
             } catch (HandlerException e) {
                 log.debug("replay: {} failed as a request: {}", h, e.getMessage());
             } catch (RuntimeException e) {
@@ -316,6 +364,13 @@ public final class SessionReplayer {
         } finally {
             Fd.closeAll(fds);
         }
+        return true;
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
     }
 
     private static Fd ramFile(Map<Integer, Fd> ram, Entry.FdInfo info) throws IOException {
