@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Issue 10, acceptance 2: a recorded session of a guest fio run (behind intel-iommu, two I/O
- * queues) replays without QEMU to the same device-side trace. Shadow doorbells are off: with them
- * on, the replayed worker falls behind the recording (see RECORDING.md, "Limits").
+ * queues) replays without QEMU to the same device-side trace. Shadow doorbells are off here: with
+ * them on, a replay on a loaded machine can still fall behind the recording (RECORDING.md, "Limits").
  */
 class SessionReplayGuestTest {
 

@@ -176,9 +176,12 @@ final class AccessHandle implements DmaCommand {
                 }
             } else {
                 if (tap != null) {
-                    tap.read(queue, commandId, at, m.backing.segment().asSlice(localOffset(m, at), n));
+                    tap.beforeRead(queue, commandId, at, m.backing.segment().asSlice(localOffset(m, at), n));
                 }
                 MemorySegment.copy(m.backing.segment(), localOffset(m, at), dst, dstOffset + done, n);
+                if (tap != null) {
+                    tap.read(queue, commandId, at, dst.asSlice(dstOffset + done, n));
+                }
             }
         });
     }
@@ -227,15 +230,20 @@ final class AccessHandle implements DmaCommand {
                 long off = localOffset(m, iova);
                 GuestReadTap tap = space.readTap;
                 if (tap != null) {
-                    tap.read(queue, commandId, iova, s.asSlice(off, size));
+                    tap.beforeRead(queue, commandId, iova, s.asSlice(off, size));
                 }
                 control(iova, size, false);
-                return switch (size) {
+                long v = switch (size) {
                     case 1 -> s.get(ValueLayout.JAVA_BYTE, off);
                     case 2 -> s.get(SHORT, off);
                     case 4 -> s.get(INT, off);
                     default -> s.get(LONG, off);
                 };
+                if (tap != null) {
+                    scratch.set(LONG, 0, v); // little-endian: the low bytes are the value read
+                    tap.read(queue, commandId, iova, scratch.asSlice(0, size));
+                }
+                return v;
             }
         } catch (IllegalStateException | IndexOutOfBoundsException e) {
             throw space.fault(this, Fault.Kind.AFTER_UNMAP, iova, size, iova, false, "guest memory released: " + e.getMessage());
@@ -412,6 +420,8 @@ final class AccessHandle implements DmaCommand {
                 MemorySegment piece = m.backing.segment().asSlice(localOffset(m, at), n);
                 GuestReadTap tap = space.readTap;
                 if (!write && tap != null) {
+                    // the visitor reads in place: what it will see is what is there now
+                    tap.beforeRead(queue, commandId, at, piece);
                     tap.read(queue, commandId, at, piece);
                 }
                 visitor.accept(at, piece);

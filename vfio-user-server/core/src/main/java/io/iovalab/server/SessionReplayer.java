@@ -182,7 +182,12 @@ public final class SessionReplayer {
         java.util.function.Consumer<DeviceEvent> deviceListener = e -> addReplayed(DeviceSideTrace.of(e));
         iova.trace().subscribe(iommuListener);
         context.trace().subscribe(deviceListener);
-        iova.setReadTap(this::serveRead);
+        iova.setReadTap(new GuestReadTap() {
+            @Override
+            public void beforeRead(int queue, int commandId, long address, MemorySegment guest) {
+                serveRead(queue, commandId, address, guest);
+            }
+        });
         Map<Integer, Fd> ram = new HashMap<>();
         List<Fd> anonymous = new ArrayList<>();
         MessageDecoder decoder = new MessageDecoder(options.maxDataXferSize());
