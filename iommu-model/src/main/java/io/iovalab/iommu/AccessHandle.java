@@ -243,11 +243,19 @@ final class AccessHandle implements DmaCommand {
 
     // ---- bulk ----
     private void copyIn(long iova, MemorySegment dst, long dstOffset, long length) throws DmaFault {
-        walk(iova, length, false, true, (seg, off, at, done, n) -> {
+        GuestReadTap tap = space.readTap;
+        // with a tap the read is guarded: a replayed unguarded read would be seen twice
+        walk(iova, length, false, tap == null, (seg, off, at, done, n) -> {
             if (seg == null) {
                 space.remote().read(at, dst, dstOffset + done, n);
             } else {
+                if (tap != null) {
+                    tap.beforeRead(queue, commandId, at, seg.asSlice(off, n));
+                }
                 MemorySegment.copy(seg, off, dst, dstOffset + done, n);
+            }
+            if (tap != null) {
+                tap.read(queue, commandId, at, dst.asSlice(dstOffset + done, n));
             }
         });
     }
@@ -297,6 +305,9 @@ final class AccessHandle implements DmaCommand {
     }
 
     private long readScalar(long iova, int size) throws DmaFault {
+        if (space.readTap != null) {
+            return readWalking(iova, size); // the walk shows the read to the tap
+        }
         long epoch = space.unmapEpoch();
         long pte = direct(iova, size, Pte.READ);
         if (pte != 0) {
@@ -489,15 +500,26 @@ final class AccessHandle implements DmaCommand {
         walk(iova, length, write, false, (seg, off, at, done, n) -> {
             if (seg == null) {
                 MemorySegment bounce = MemorySegment.ofArray(new byte[(int) n]);
+                GuestReadTap tap = space.readTap;
                 if (!write) {
                     space.remote().read(at, bounce, 0, n);
+                    if (tap != null) {
+                        tap.read(queue, commandId, at, bounce);
+                    }
                 }
                 visitor.accept(at, bounce);
                 if (write) {
                     space.remote().write(at, bounce, 0, n);
                 }
             } else {
-                visitor.accept(at, seg.asSlice(off, n));
+                MemorySegment piece = seg.asSlice(off, n);
+                GuestReadTap tap = space.readTap;
+                if (!write && tap != null) {
+                    // the visitor reads in place: what it will see is what is there now
+                    tap.beforeRead(queue, commandId, at, piece);
+                    tap.read(queue, commandId, at, piece);
+                }
+                visitor.accept(at, piece);
             }
         });
         data(iova, length, write);

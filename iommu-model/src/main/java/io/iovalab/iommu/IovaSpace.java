@@ -51,6 +51,7 @@ public final class IovaSpace implements DmaAccess {
     private volatile boolean busMaster;
     /** Bumped by every unmap once its entries are cleared: how unguarded reads notice they raced one. */
     private volatile long unmapEpoch;
+    volatile GuestReadTap readTap;
 
     // statistics
     private long mapCount;
@@ -234,6 +235,11 @@ public final class IovaSpace implements DmaAccess {
 
     public FaultLog faults() {
         return faultLog;
+    }
+
+    /** Installs (or with null removes) the observer of guest-memory reads: session recording and replay. */
+    public void setReadTap(GuestReadTap tap) {
+        readTap = tap;
     }
 
     public TraceRing trace() {

@@ -20,7 +20,7 @@ final class BootCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Logging.configure(false);
         Path dir = guest.machine.workDir != null ? guest.machine.workDir : Files.createTempDirectory("iovalab-boot");
-        try (DeviceServers servers = DeviceServers.start(guest.machine.devices, dir, guest.machine.webPort)) {
+        try (DeviceServers servers = DeviceServers.start(guest.machine.devices, dir, guest.machine.webPort, guest.machine.record)) {
             var g = guest.guest(dir).interactive(true);
             servers.sockets().forEach(g::vfioUser);
             try (GuestSession s = g.start()) {

@@ -24,8 +24,8 @@ final class DeviceServers implements AutoCloseable {
     final List<ControlServer> controls = new ArrayList<>();
     WebServer web;
 
-    /** {@code webPort} null: no web view. */
-    static DeviceServers start(List<String> devices, Path dir, Integer webPort) throws IOException, DeviceConfigException {
+    /** {@code webPort} null: no web view. {@code record}: where each device's first session is recorded (FILE, or FILE.NAME with several devices), or null. */
+    static DeviceServers start(List<String> devices, Path dir, Integer webPort, Path record) throws IOException, DeviceConfigException {
         DeviceServers d = new DeviceServers();
         DeviceRegistry registry = DeviceRegistry.system();
         try {
@@ -35,6 +35,9 @@ final class DeviceServers implements AutoCloseable {
                 ServerOptions o = new ServerOptions(dir.resolve(name + ".sock"), config, name, 16, 1 << 20, 1 << 20);
                 VfioUserServer server = VfioUserServer.start(o, registry);
                 d.servers.add(server);
+                if (record != null) {
+                    server.recordNextSession(devices.size() == 1 ? record : record.resolveSibling(record.getFileName() + "." + name));
+                }
                 d.controls.add(ControlServer.start(server));
             }
             if (webPort != null) {

@@ -35,6 +35,11 @@ final class MachineOptions {
             description = "Serve the web view and /metrics on http://127.0.0.1:PORT/ (0 = any free port; off unless given).")
     Integer webPort;
 
+    @Option(names = "--record", paramLabel = "FILE",
+            description = "Record the guest's vfio-user session with each device into FILE (with several devices: FILE.NAME) "
+                    + "for iovalab replay.")
+    Path record;
+
     @Option(names = "--qemu-arg", paramLabel = "ARG", description = "An extra QEMU argument (repeatable).")
     List<String> qemuArgs = new ArrayList<>();
 

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 "with every device DMA translated through iovalab's own IOMMU model."},
         subcommands = {DemoCommand.class, CompareCommand.class, ServeCommand.class, BootCommand.class, RunCommand.class,
                 ProvisionCommand.class, DevicesCommand.class, InjectCommand.class, TraceCommand.class, InspectCommand.class,
+                ReplayCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

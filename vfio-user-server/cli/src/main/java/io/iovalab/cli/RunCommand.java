@@ -33,7 +33,7 @@ final class RunCommand implements Callable<Integer> {
         String text = script.size() == 1 && Files.isRegularFile(Path.of(script.getFirst()))
                 ? Files.readString(Path.of(script.getFirst())) : String.join(" ", script);
         Path dir = guest.machine.workDir != null ? guest.machine.workDir : Files.createTempDirectory("iovalab-run");
-        try (DeviceServers servers = DeviceServers.start(guest.machine.devices, dir, guest.machine.webPort)) {
+        try (DeviceServers servers = DeviceServers.start(guest.machine.devices, dir, guest.machine.webPort, guest.machine.record)) {
             var g = guest.guest(dir);
             servers.sockets().forEach(g::vfioUser);
             try (GuestSession s = g.start()) {

@@ -49,6 +49,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Serve the web view and /metrics on http://127.0.0.1:PORT/ (0 = any free port; off unless given).")
     Integer webPort;
 
+    @Option(names = "--record", paramLabel = "FILE",
+            description = "Record the first client's session into FILE for iovalab replay (format: RECORDING.md).")
+    Path record;
+
     @Option(names = {"-v", "--verbose"}, description = "Log every message at debug level.")
     boolean verbose;
 
@@ -61,6 +65,9 @@ final class ServeCommand implements Callable<Integer> {
         try (VfioUserServer server = VfioUserServer.start(options, DeviceRegistry.system());
              ControlServer control = ControlServer.start(server);
              WebServer web = webPort == null ? null : WebServer.start(List.of(server), webPort)) {
+            if (record != null) {
+                server.recordNextSession(record);
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (web != null) {
                     web.close();

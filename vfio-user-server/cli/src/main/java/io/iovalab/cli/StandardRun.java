@@ -30,7 +30,7 @@ final class StandardRun {
         List<String> devices = machine.devices.isEmpty() ? defaults : machine.devices;
         List<PhaseResult> phases = new ArrayList<>();
         Files.createDirectories(dir);
-        try (DeviceServers servers = DeviceServers.start(devices, dir, machine.webPort)) {
+        try (DeviceServers servers = DeviceServers.start(devices, dir, machine.webPort, machine.record)) {
             var g = machine.guest(dir, kernel);
             servers.sockets().forEach(g::vfioUser);
             Optional<VfioUserServer> nvme = servers.first("nvme");

@@ -32,9 +32,15 @@ final class Session {
     private final MessageEncoder encoder = new MessageEncoder();
     private final RemoteDmaChannel remote;
     private final SessionStats stats;
+    private final SessionTap tap;
 
     Session(Connection conn, RequestHandler handler, ServerOptions options, SessionStats stats) {
+        this(conn, handler, options, stats, SessionTap.NONE);
+    }
+
+    Session(Connection conn, RequestHandler handler, ServerOptions options, SessionStats stats, SessionTap tap) {
         this.conn = conn;
+        this.tap = tap;
         this.handler = handler;
         this.decoder = new MessageDecoder(options.maxDataXferSize());
         this.stats = stats;
@@ -63,6 +69,7 @@ final class Session {
                     replyError(h, Errno.EINVAL);
                     continue;
                 }
+                tap.received(frame.header().asReadOnlyBuffer(), frame.body().asReadOnlyBuffer(), frame.fds());
                 try {
                     serve(frame);
                 } finally {
@@ -75,6 +82,7 @@ final class Session {
             log.warn("connection lost: {}", e.getMessage());
         } finally {
             remote.close();
+            tap.closed();
         }
     }
 
@@ -110,13 +118,13 @@ final class Session {
             return;
         }
         if (!h.noReply()) {
-            conn.writeFrame(encoder.encodeReply(h, out.reply()), out.fd());
+            send(encoder.encodeReply(h, out.reply()), out.fd());
         }
     }
 
     private void replyError(Header h, int errno) throws IOException {
         if (!h.noReply() && !h.isReply()) {
-            conn.writeFrame(encoder.encodeError(h, errno), null);
+            send(encoder.encodeError(h, errno), null);
         }
     }
 
@@ -149,6 +157,12 @@ final class Session {
             throw new IOException("DMA of " + count + " bytes exceeds the client's max_data_xfer_size");
         }
         Message.Request r = write ? new Message.DmaWrite(address, count, data) : new Message.DmaRead(address, count);
-        conn.writeFrame(encoder.encodeRequest(id, write ? Command.DMA_WRITE : Command.DMA_READ, r, false), (Fd) null);
+        send(encoder.encodeRequest(id, write ? Command.DMA_WRITE : Command.DMA_READ, r, false), null);
+    }
+
+    private void send(ByteBuffer frame, Fd fd) throws IOException {
+        // observed before writing: the client may answer a DMA request before writeFrame returns
+        tap.sent(frame.asReadOnlyBuffer(), fd);
+        conn.writeFrame(frame, fd);
     }
 }

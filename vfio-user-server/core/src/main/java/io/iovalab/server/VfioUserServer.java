@@ -37,6 +37,7 @@ public final class VfioUserServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Connection active;
     private volatile RequestHandler handler;
+    private final java.util.concurrent.atomic.AtomicReference<java.nio.file.Path> recordTo = new java.util.concurrent.atomic.AtomicReference<>();
 
     private VfioUserServer(ServerOptions options, Device device, IovaSpace iova, ServerDeviceContext context,
                            SwitchableRemoteDma remote, UnixListener listener) {
@@ -102,6 +103,14 @@ public final class VfioUserServer implements AutoCloseable {
         return context.trace();
     }
 
+    /**
+     * Records the next client session into {@code file} (format: RECORDING.md). Only one session
+     * is recorded: a replay starts from a device at power-on, which only the first client finds.
+     */
+    public void recordNextSession(java.nio.file.Path file) {
+        recordTo.set(file);
+    }
+
     public SessionStats stats() {
         return stats;
     }
@@ -139,7 +148,17 @@ public final class VfioUserServer implements AutoCloseable {
         DmaFileCache files = new DmaFileCache();
         IrqTable irqs = new IrqTable(device.function().interrupts());
         RequestHandler h = new RequestHandler(device, iova, files, irqs, options);
-        Session session = new Session(conn, h, options, stats);
+        SessionTap tap = SessionTap.NONE;
+        java.nio.file.Path record = recordTo.getAndSet(null);
+        if (record != null) {
+            try {
+                tap = SessionRecorder.start(record, options, iova, context.trace());
+                log.info("{}: recording this session to {}", options.name(), record);
+            } catch (IOException e) {
+                log.error("{}: cannot record to {}: {}", options.name(), record, e.getMessage());
+            }
+        }
+        Session session = new Session(conn, h, options, stats, tap);
         remote.set(session.remote());
         handler = h;
         active = conn;

@@ -84,7 +84,7 @@ final class CopyEngine implements AutoCloseable {
         } finally {
             command.end();
         }
-        finish(c, gen, result, fault);
+        finish(c, gen, commandId, result, fault);
     }
 
     /** False if a reset overtook the copy. */
@@ -109,7 +109,7 @@ final class CopyEngine implements AutoCloseable {
         return gen == generation;
     }
 
-    private synchronized void finish(Copy c, long gen, int result, long fault) {
+    private synchronized void finish(Copy c, long gen, int commandId, int result, long fault) {
         if (gen != generation) {
             return;
         }
@@ -118,6 +118,11 @@ final class CopyEngine implements AutoCloseable {
             completed++;
         } else {
             faultIova = fault; // 0 for a bad LEN: nothing was refused
+        }
+        if (context.trace().enabled()) {
+            // after STATUS changed: a session replay dispatches the next GO only once it has seen this
+            context.trace().emit(io.iovalab.spi.DeviceEvent.COMPLETION, 0, commandId,
+                    java.util.Map.of("status", String.format("0x%x", result)));
         }
         Interrupts irq = interrupts;
         if (c.irq() && irq != null) {
