@@ -4,6 +4,7 @@ import io.iovalab.iommu.DmaCommand;
 import io.iovalab.iommu.DmaFault;
 import io.iovalab.mlx5.ifc.Mlx5Const;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.cmd_hca_cap;
+import io.iovalab.spi.DeviceTrace;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -47,6 +48,8 @@ final class Firmware implements CommandQueue.Firmware {
     DmaCommand dma;
 
     final List<String> log = new ArrayList<>();
+    /** Where `iovalab trace` sees each command; replaced by the server's trace when the device is created. */
+    DeviceTrace trace = new DeviceTrace("mlx5");
     long commands;
     long failed;
     static final int LOG_LIMIT = 2048;
@@ -129,6 +132,14 @@ final class Firmware implements CommandQueue.Firmware {
             failed++;
         }
         c.status(status, syndrome);
+        if (trace.enabled()) {
+            trace.emit("COMMAND", -1, -1, status == 0
+                    ? Map.of("opcode", opName(c.opcode()), "opcode_id", String.format("0x%x", c.opcode()), "op_mod", c.opMod(),
+                            "status", statusName(status))
+                    : Map.of("opcode", opName(c.opcode()), "opcode_id", String.format("0x%x", c.opcode()), "op_mod", c.opMod(),
+                            "status", statusName(status),
+                            "syndrome", String.format("0x%x", syndrome), "why", why));
+        }
         if (log.size() < LOG_LIMIT) {
             log.add(String.format("%s(0x%x) op_mod 0x%x: %s%s", opName(c.opcode()), c.opcode(), c.opMod(), statusName(status),
                     status == 0 ? "" : String.format(" syndrome 0x%x (%s)", syndrome, why)));

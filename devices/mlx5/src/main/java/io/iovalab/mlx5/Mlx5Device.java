@@ -5,6 +5,7 @@ import io.iovalab.pci.Bar;
 import io.iovalab.pci.PciFunction;
 import io.iovalab.pci.RegionHandler;
 import io.iovalab.spi.Device;
+import io.iovalab.spi.DeviceTrace;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,8 +23,9 @@ final class Mlx5Device implements Device, RegionHandler {
     private final Hca hca;
     private volatile PciFunction function;
 
-    Mlx5Device(Mlx5Config config, DmaAccess dma, ThreadFactory threads) {
+    Mlx5Device(Mlx5Config config, DmaAccess dma, ThreadFactory threads, DeviceTrace trace) {
         this.hca = new Hca(config, dma, threads, this::interrupts);
+        hca.firmware.trace = trace;
         this.function = PciFunction.builder()
                 .vendorId(VENDOR).deviceId(config.deviceId()).subsystem(VENDOR, 0x0007)
                 .classCode(0x02, 0x07, 0x00).revision(0).interruptPin(1)

@@ -59,6 +59,6 @@ public final class Mlx5Plugin implements DevicePlugin {
                 d.fwSub(), (int) config.integer("bootpages", d.bootPages(), 0, 4096),
                 (int) config.integer("initpages", d.initPages(), 0, 4096), psid, d.bar0Size(),
                 config.integer("guid", d.nodeGuid(), 1, Long.MAX_VALUE), portState(config.string("port", "down")));
-        return new Mlx5Device(c, context.dma(), context.threads("mlx5"));
+        return new Mlx5Device(c, context.dma(), context.threads("mlx5"), context.trace());
     }
 }

@@ -189,6 +189,21 @@ class CommandInterfaceTest {
     }
 
     @Test
+    void every_command_and_its_status_reaches_the_device_trace() {
+        List<io.iovalab.spi.DeviceEvent> seen = new ArrayList<>();
+        d.hca.firmware.trace.subscribe(seen::add);
+        d.exec(msg(0x10, 0x0abc, 0), 0x10);
+        ok(msg(0x10, MLX5_CMD_OP_QUERY_ISSI, 0), query_issi_out.SIZE_BYTES);
+        assertEquals(2, seen.size(), seen.toString());
+        assertEquals("COMMAND", seen.get(0).kind());
+        assertEquals("BAD_OP_ERR", seen.get(0).fields().get("status"), seen.toString());
+        assertEquals("0xabc", seen.get(0).fields().get("opcode_id"), seen.toString());
+        assertEquals(String.format("0x%x", Syndrome.UNKNOWN_OPCODE | 0x0abc), seen.get(0).fields().get("syndrome"));
+        assertEquals("QUERY_ISSI", seen.get(1).fields().get("opcode"), seen.toString());
+        assertEquals("OK", seen.get(1).fields().get("status"), seen.toString());
+    }
+
+    @Test
     void commands_out_of_order_answer_bad_system_state() {
         FakeDriver.Result r = d.exec(msg(init_hca_in.SIZE_BYTES, MLX5_CMD_OP_INIT_HCA, 0), 0x10);
         assertEquals(MLX5_CMD_STAT_BAD_SYS_STATE_ERR, r.status(), "INIT_HCA before ENABLE_HCA");
