@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * {@code iovalab compare}'s built-in example, 6.12 (baseline) against 7.3 (default), run once for
- * the whole class (two TCG guests are the expensive part): what each side saw, and the HTML
- * report rendered in headless Chromium.
+ * the whole class (two TCG guests are the expensive part): what each side saw on both devices
+ * (NVMe fio phases, mlx5 ODP exerciser), and the HTML report rendered in headless Chromium.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CompareGuestTest {
@@ -84,6 +84,37 @@ class CompareGuestTest {
         assertTrue(current.path("twoStepPath").asBoolean());
     }
 
+    /** The mlx5 ODP path: 6.12 has no hmm_dma_map_pfn → dma_iova_link, 7.3 takes it for the exerciser's MR. */
+    @Test
+    void mlx5_odp_two_step_calls_only_on_7_3() {
+        JsonNode old = baseline.path("mlx5");
+        JsonNode now = current.path("mlx5");
+        for (String f : List.of("hmm_dma_map_pfn", "dma_iova_try_alloc", "dma_iova_link", "dma_iova_unlink")) {
+            assertEquals(0, old.path("probes").path(f).asLong(-1), "6.12 mlx5 " + f + ": " + out);
+        }
+        assertTrue(now.path("probes").path("hmm_dma_map_pfn").asLong() > 0, out);
+        assertTrue(now.path("probes").path("dma_iova_link").asLong() > 0, out);
+        assertFalse(baseline.path("mlx5TwoStepPath").asBoolean(), out);
+        assertTrue(current.path("mlx5TwoStepPath").asBoolean(), out);
+    }
+
+    /**
+     * The device-side difference: after the prefetch the ODP MR's MTT holds every page on both
+     * kernels, but 7.3 linked them into one IOVA allocation (one ascending contiguous range) while
+     * 6.12's ib_umem_odp mapped each page with its own dma_map_page (more than one range).
+     */
+    @Test
+    void mlx5_odp_mr_mtt_is_one_contiguous_iova_range_on_7_3_and_several_on_6_12() {
+        JsonNode old = baseline.path("mlx5");
+        JsonNode now = current.path("mlx5");
+        long entries = now.path("mttEntries").asLong(-1);
+        assertTrue(entries > 1, "7.3: the ODP MR's MTT entries after the prefetch: " + out);
+        assertEquals(entries, old.path("mttEntries").asLong(-1), "the same MR on both kernels: " + out);
+        assertEquals(1, now.path("mttIovaRanges").asLong(-1), "7.3: one contiguous IOVA range: " + out);
+        assertTrue(old.path("mttIovaRanges").asLong(-1) > 1, "6.12: more than one IOVA range: " + out);
+        assertTrue(summary("mlx5 ODP MR's MTT IOVA contiguity differs"), out);
+    }
+
     @Test
     void no_iommu_faults_and_no_io_errors_on_either_kernel() {
         for (JsonNode k : result.path("kernels")) {
@@ -91,6 +122,11 @@ class CompareGuestTest {
                 assertEquals(0, phase.path("faults").asLong(-1), k.path("kernel") + " " + phase.path("name"));
                 assertEquals(0, phase.path("fioErrors").asLong(-1), k.path("kernel") + " " + phase.path("name"));
             }
+            JsonNode odp = k.path("mlx5");
+            assertTrue(odp.path("programOk").asBoolean(), k.path("kernel") + " ODP exerciser: " + out);
+            assertEquals(0, odp.path("faults").asLong(-1), k.path("kernel") + " mlx5");
+            assertEquals(0, odp.path("wqeErrors").asLong(-1), k.path("kernel") + " mlx5");
+            assertEquals(0, odp.path("commandsFailed").asLong(-1), k.path("kernel") + " mlx5");
         }
         assertTrue(result.path("clean").asBoolean());
     }
@@ -118,7 +154,7 @@ class CompareGuestTest {
     /**
      * Both kernels hand the device each 64 KiB read as one contiguous IOVA range: 7.3 through
      * dma_iova_link, 6.12 because its IOMMU sg mapping takes one IOVA allocation per request. So
-     * contiguity is reported for both and is not where they differ, and the summary says so.
+     * NVMe contiguity is reported for both and is not where they differ (mlx5 ODP's is, above), and the summary says so.
      */
     @Test
     void iova_contiguity_is_reported_for_both_kernels_and_is_the_same() {
@@ -126,7 +162,7 @@ class CompareGuestTest {
             assertEquals(large(k).path("multiPage").asLong(), large(k).path("contiguous").asLong(),
                     k.path("kernel") + ": every multi-page command in one contiguous IOVA range");
         }
-        assertTrue(summary("IOVA contiguity: no device-side difference"), out);
+        assertTrue(summary("NVMe IOVA contiguity: no device-side difference"), out);
     }
 
     /**

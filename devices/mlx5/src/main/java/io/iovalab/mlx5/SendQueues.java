@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static io.iovalab.mlx5.ifc.Mlx5Const.*;
@@ -371,10 +372,32 @@ final class SendQueues {
             Map<Long, Long> mtt = new LinkedHashMap<>();
             k.mtt.forEach((i, v) -> mtt.put(i, v & ~0xfffL));
             e.put("mtt", mtt);
+            e.put("mttEntries", (long) mtt.size());
+            e.put("mttIovaRuns", iovaRuns(mtt, 1L << k.logPageSize));
             keys.add(e);
         }
         m.put("mttKeys", keys);
         return m;
+    }
+
+    /**
+     * Distinct contiguous IOVA ranges among an mkey's loaded MTT entries (index → IOVA, ascending
+     * index): a range continues while the next index is the next entry and its IOVA is the
+     * previous one plus a page. Only ascending counts, because that is what lets the device treat
+     * the MR as one IOVA range; a kernel that maps each page on its own leaves one range per page.
+     */
+    static long iovaRuns(Map<Long, Long> mtt, long pageSize) {
+        long runs = 0;
+        long prevIndex = Long.MIN_VALUE;
+        long prevIova = 0;
+        for (var e : new TreeMap<>(mtt).entrySet()) {
+            if (prevIndex == Long.MIN_VALUE || e.getKey() != prevIndex + 1 || e.getValue() != prevIova + pageSize) {
+                runs++;
+            }
+            prevIndex = e.getKey();
+            prevIova = e.getValue();
+        }
+        return runs;
     }
 
     void reset() {

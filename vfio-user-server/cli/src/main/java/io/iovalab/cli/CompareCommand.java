@@ -29,8 +29,12 @@ import java.util.concurrent.Callable;
                 "with none, the baseline image (6.12) is compared with the default image (7.3).",
                 "Exit 0 when both runs are clean (no IOMMU faults, no I/O errors)."})
 final class CompareCommand implements Callable<Integer> {
-    /** compare's report is about the NVMe path; 6.12 has no hmm_dma_map_* for an mlx5 column to show. */
-    private static final List<String> NVME_ONLY = List.of(StandardRun.DEFAULT_DEVICE);
+    /**
+     * Both devices: NVMe's IOVA layout is the same on 6.12 and 7.3 (one IOVA allocation per request
+     * either way), while mlx5 ODP's is not (7.3 links an MR's pages into one allocation, 6.12 maps
+     * each page on its own), so the device-side difference only shows with mlx5 attached.
+     */
+    private static final List<String> DEVICES = List.of(StandardRun.DEFAULT_DEVICE, StandardRun.DEFAULT_MLX5);
 
     /**
      * One side of the comparison. A single option names both kinds of kernel because picocli
@@ -93,8 +97,8 @@ final class CompareCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.log.io.iovalab", "warn");
         Path dir = machine.workDir != null ? machine.workDir : Files.createTempDirectory("iovalab-compare");
         Path out = report != null ? report : dir.resolve("compare-report.html");
-        KernelRun a = StandardRun.run(machine, kernels.get(0), dir.resolve("a"), NVME_ONLY);
-        KernelRun b = StandardRun.run(machine, kernels.get(1), dir.resolve("b"), NVME_ONLY);
+        KernelRun a = StandardRun.run(machine, kernels.get(0), dir.resolve("a"), DEVICES);
+        KernelRun b = StandardRun.run(machine, kernels.get(1), dir.resolve("b"), DEVICES);
         List<String> summary = CompareSummary.lines(a, b);
         if (out.toAbsolutePath().getParent() != null) {
             Files.createDirectories(out.toAbsolutePath().getParent());
@@ -110,10 +114,14 @@ final class CompareCommand implements Callable<Integer> {
             System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(m));
             return clean ? 0 : 1;
         }
-        System.out.printf("%niovalab compare — %s vs %s, topology %s, nvme behind the vIOMMU%n%n", a.kernel(), b.kernel(),
-                machine.topology);
+        System.out.printf("%niovalab compare — %s vs %s, topology %s, %s behind the vIOMMU%n%n", a.kernel(), b.kernel(),
+                machine.topology, a.mlx5() != null ? "nvme and mlx5" : "nvme");
         ResultTable.print(System.out, ResultTable.columns(a, b));
         System.out.println();
+        if (a.mlx5() != null && b.mlx5() != null) {
+            OdpTable.print(System.out, List.of(a.kernel(), b.kernel()), List.of(a.mlx5(), b.mlx5()));
+            System.out.println();
+        }
         summary.forEach(s -> System.out.println("  " + s));
         System.out.println("  report: " + out.toAbsolutePath());
         return clean ? 0 : 1;
@@ -125,6 +133,8 @@ final class CompareCommand implements Callable<Integer> {
         m.put("kernel", r.kernel());
         m.put("phases", r.phases());
         m.put("twoStepPath", r.twoStepPath());
+        m.put("mlx5", r.mlx5());
+        m.put("mlx5TwoStepPath", r.mlx5() != null && r.mlx5().twoStepPath());
         m.put("clean", r.clean());
         return m;
     }

@@ -132,5 +132,24 @@ final class CompareReport {
             h.append("</tr>\n");
         }
         h.append("</table>\n");
+        if (runs[0].mlx5() != null && runs[1].mlx5() != null) {
+            h.append("<table>\n<tr><th></th>");
+            for (KernelRun r : runs) {
+                h.append("<th>").append(Html.escape(r.kernel())).append("<br>mlx5 ODP</th>");
+            }
+            h.append("</tr>\n");
+            for (OdpTable.Row r : OdpTable.rows()) {
+                if (r.cell() == null) {
+                    h.append("<tr><td class=\"section\" colspan=\"3\">").append(Html.escape(r.label())).append("</td></tr>\n");
+                    continue;
+                }
+                h.append("<tr><td>").append(Html.escape(r.label())).append("</td>");
+                for (KernelRun k : runs) {
+                    h.append("<td>").append(Html.escape(r.cell().apply(k.mlx5()))).append("</td>");
+                }
+                h.append("</tr>\n");
+            }
+            h.append("</table>\n");
+        }
     }
 }

@@ -19,6 +19,12 @@ final class CompareSummary {
             out.add(r.kernel() + ": " + Verdict.twoStep(r));
         }
         out.add(contiguity(a, b));
+        if (a.mlx5() != null && b.mlx5() != null) {
+            for (KernelRun r : List.of(a, b)) {
+                out.add(r.kernel() + ": mlx5 ODP " + Verdict.twoStep(r.mlx5()));
+            }
+            out.add(mttContiguity(a, b));
+        }
         String form = form(a.large()).equals(form(b.large())) ? "the same form on both, " : "differ, ";
         out.add("NVMe data pointers for " + a.large().name() + ": " + form + Verdict.dataPointers(a) + " on " + a.kernel() + ", "
                 + Verdict.dataPointers(b) + " on " + b.kernel());
@@ -33,8 +39,20 @@ final class CompareSummary {
         double cb = contiguousShare(b.large());
         String figures = String.format(Locale.ROOT, "%.1f%% of %s's multi-page commands on %s, %.1f%% on %s", ca,
                 a.large().name(), a.kernel(), cb, b.kernel());
-        return (ca == cb ? "IOVA contiguity: no device-side difference, one contiguous range for "
-                : "IOVA contiguity differs: one contiguous range for ") + figures;
+        return (ca == cb ? "NVMe IOVA contiguity: no device-side difference, one contiguous range for "
+                : "NVMe IOVA contiguity differs: one contiguous range for ") + figures;
+    }
+
+    /** The ODP MR's MTT after the prefetch: how many contiguous IOVA ranges the device was handed on each kernel. */
+    static String mttContiguity(KernelRun a, KernelRun b) {
+        OdpResult x = a.mlx5();
+        OdpResult y = b.mlx5();
+        String figures = OdpTable.ranges(x) + " on " + a.kernel() + ", " + OdpTable.ranges(y) + " on " + b.kernel();
+        if (x.mttEntries() < 0 || y.mttEntries() < 0) {
+            return "mlx5 ODP MR's MTT IOVA contiguity: not measured (" + figures + ")";
+        }
+        return (x.mttIovaRanges() == y.mttIovaRanges() ? "mlx5 ODP MR's MTT IOVA contiguity: no device-side difference, "
+                : "mlx5 ODP MR's MTT IOVA contiguity differs: ") + "contiguous IOVA ranges " + figures;
     }
 
     /** PRP, SGL, or mixed when the phase's commands used both. */

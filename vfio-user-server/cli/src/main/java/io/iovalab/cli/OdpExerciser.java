@@ -29,17 +29,29 @@ public final class OdpExerciser {
     }
 
     /**
-     * Shell that runs the program at {@code /host/odp.py} to the end: the go files exist before
-     * it starts, so its handshake steps pass straight through. Prints its log and "ODPRC n".
+     * Shell that starts the program at {@code /host/odp.py} in the background and returns once it
+     * has prefetched its MR (all pages present in the MTT), so the caller can read the device's MTT
+     * then; {@link #finish()} lets it go on. Prints its log so far.
      */
-    static String runToEnd(int pages) {
+    static String startToPrefetched(int pages) {
         return """
                 rm -f /tmp/odp.*
-                touch /tmp/odp.go.prefetched /tmp/odp.go.dropped
-                timeout 120 python3 /host/odp.py %d > /tmp/odp.log 2>&1 < /dev/null
-                rc=$?
+                touch /tmp/odp.go.dropped
+                setsid timeout 120 python3 /host/odp.py %d > /tmp/odp.log 2>&1 < /dev/null &
+                echo $! > /tmp/odp.pid
+                for i in $(seq 900); do [ -e /tmp/odp.prefetched ] && break; kill -0 $(cat /tmp/odp.pid) 2>/dev/null || break; sleep 0.1; done
                 cat /tmp/odp.log
-                echo "ODPRC $rc"
                 """.formatted(pages);
+    }
+
+    /** Shell that releases a program started by {@link #startToPrefetched} and waits for it; prints its log and "ODPRC n". */
+    static String finish() {
+        return """
+                touch /tmp/odp.go.prefetched
+                pid=$(cat /tmp/odp.pid)
+                for i in $(seq 1200); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+                cat /tmp/odp.log
+                grep -q DONE /tmp/odp.log && echo "ODPRC 0" || echo "ODPRC 1"
+                """;
     }
 }

@@ -15,9 +15,12 @@ import java.util.Map;
  * @param dmaMaps         DMA_MAPs the server received during the run
  * @param dmaUnmaps       DMA_UNMAPs during the run
  * @param faults          IOMMU faults
+ * @param mttEntries      MTT entries the device held for the ODP MR after the prefetch (-1: the MR was not found)
+ * @param mttIovaRanges   distinct contiguous (ascending) IOVA ranges among those entries (-1: not found)
  */
 record OdpResult(Map<String, Long> probes, boolean programOk, long umrWqes, long mttLoaded, long mttZapped,
-                 long wqeErrors, long commandsFailed, long dmaMaps, long dmaUnmaps, long faults) {
+                 long wqeErrors, long commandsFailed, long dmaMaps, long dmaUnmaps, long faults,
+                 long mttEntries, long mttIovaRanges) {
 
     long probe(String f) {
         return probes.getOrDefault(f, 0L);

@@ -57,12 +57,42 @@ class CompareReportTest {
     @Test
     void summary_says_when_contiguity_is_the_same_and_how_data_pointers_differ() {
         List<String> s = CompareSummary.lines(run("6.12", 0, 0), run("7.3", 1600, 24800));
-        assertTrue(s.stream().anyMatch(l -> l.startsWith("IOVA contiguity: no device-side difference")), String.valueOf(s));
+        assertTrue(s.stream().anyMatch(l -> l.startsWith("NVMe IOVA contiguity: no device-side difference")), String.valueOf(s));
         assertTrue(s.stream().anyMatch(l -> l.contains("differ, 1600 PRP / 0 SGL on 6.12, 0 PRP / 1600 SGL on 7.3")),
                 String.valueOf(s));
         List<String> same = CompareSummary.lines(run("6.12", 1600, 0), run("7.3", 1600, 24800));
         assertTrue(same.stream().anyMatch(l -> l.contains("the same form on both, 0 PRP / 1600 SGL on 6.12")), String.valueOf(same));
         assertTrue(s.getFirst().contains("two-step DMA API: NO"), s.getFirst());
         assertTrue(s.get(1).contains("two-step DMA API: YES"), s.get(1));
+    }
+
+    static KernelRun withOdp(KernelRun r, OdpResult odp) {
+        return new KernelRun(r.label(), r.kernel(), r.phases(), odp);
+    }
+
+    @Test
+    void mlx5_odp_mtt_ranges_are_in_the_summary_the_terminal_table_and_the_report() {
+        KernelRun a = withOdp(run("6.12", 0, 0), DemoVerdictTest.odp(0, 0, 0, 0, true, 32));
+        KernelRun b = withOdp(run("7.3", 1600, 24800), DemoVerdictTest.odp(32, 32, 0, 0, true, 1));
+        List<String> s = CompareSummary.lines(a, b);
+        assertTrue(s.contains("mlx5 ODP MR's MTT IOVA contiguity differs: contiguous IOVA ranges 32 of 32 entries on 6.12, "
+                + "1 of 32 entries on 7.3"), String.valueOf(s));
+        assertTrue(s.stream().anyMatch(l -> l.startsWith("6.12: mlx5 ODP two-step DMA API: NO")), String.valueOf(s));
+        assertTrue(s.stream().anyMatch(l -> l.startsWith("7.3: mlx5 ODP two-step DMA API: YES")), String.valueOf(s));
+        List<String> same = CompareSummary.lines(a, withOdp(b, DemoVerdictTest.odp(32, 32, 0, 0, true, 32)));
+        assertTrue(same.stream().anyMatch(l -> l.startsWith("mlx5 ODP MR's MTT IOVA contiguity: no device-side difference")),
+                String.valueOf(same));
+
+        java.io.ByteArrayOutputStream t = new java.io.ByteArrayOutputStream();
+        OdpTable.print(new java.io.PrintStream(t, true, java.nio.charset.StandardCharsets.UTF_8), List.of("6.12", "7.3"),
+                List.of(a.mlx5(), b.mlx5()));
+        assertTrue(t.toString(java.nio.charset.StandardCharsets.UTF_8)
+                .matches("(?s).*MTT IOVA ranges for the ODP MR\\s+32 of 32 entries\\s+1 of 32 entries\\n.*"), t.toString());
+
+        String html = CompareReport.html(a, b, s);
+        assertTrue(html.contains("<tr><td>MTT IOVA ranges for the ODP MR</td><td>32 of 32 entries</td><td>1 of 32 entries</td></tr>"),
+                html);
+        assertFalse(CompareReport.html(run("6.12", 0, 0), run("7.3", 1600, 24800), List.of()).contains("mlx5 ODP"),
+                "no mlx5 table without the device");
     }
 }

@@ -13,8 +13,12 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The demo's verdict over both devices: either device's faults or errors, or a missing two-step path, spoil it. */
 class DemoVerdictTest {
     static OdpResult odp(long pfn, long link, long faults, long wqeErrors, boolean ok) {
+        return odp(pfn, link, faults, wqeErrors, ok, 1);
+    }
+
+    static OdpResult odp(long pfn, long link, long faults, long wqeErrors, boolean ok, long mttRanges) {
         return new OdpResult(Map.of("hmm_dma_map_alloc", 1L, "hmm_dma_map_pfn", pfn, "dma_iova_link", link), ok, 6, 32, 16,
-                wqeErrors, 0, 0, 0, faults);
+                wqeErrors, 0, 0, 0, faults, 32, mttRanges);
     }
 
     static KernelRun run(OdpResult mlx5) {
@@ -64,6 +68,7 @@ class DemoVerdictTest {
             assertTrue(t.contains(f), f + " row:\n" + t);
         }
         assertTrue(t.matches("(?s).*UMR WQEs executed\\s+6\\n.*MTT entries loaded / zapped\\s+32 / 16\\n.*"), t);
+        assertTrue(t.matches("(?s).*MTT IOVA ranges for the ODP MR\\s+1 of 32 entries\\n.*"), t);
     }
 
     @Test
