@@ -35,6 +35,8 @@ class NvmeGuestTest {
         Path socket = dir.resolve("nvme.sock");
         try (VfioUserServer server = nvme(socket, "size=256M,serial=IOVATEST42,model=iovalab test,mdts=5");
              GuestSession g = boot(dir, "intel-iommu", socket)) {
+            Map<String, Object> probed = server.device().inspect();
+            assertEquals(0L, probed.get("errors"), "the driver's probe got an error status: " + probed.get("lastError"));
             ExecResult r = g.run("""
                     set -e
                     nvme list

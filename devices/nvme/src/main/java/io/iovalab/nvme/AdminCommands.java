@@ -116,6 +116,15 @@ final class AdminCommands {
             case Identify.CNS_CONTROLLER -> Identify.controller(c, page);
             case Identify.CNS_ACTIVE_NAMESPACES -> Identify.activeNamespaces(c, e.nsid(), page);
             case Identify.CNS_NS_DESCRIPTORS -> Identify.descriptors(namespace(e.nsid()), page);
+            case Identify.CNS_CS_NAMESPACE -> {
+                int csi = e.dw(11) >>> 24;
+                if (csi != 0) {
+                    throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "command set " + csi);
+                }
+                namespace(e.nsid());
+                // NVM command set namespace data (Linux 7.3 asks at every probe): no protection
+                // information, no extended LBA formats, so all zero
+            }
             case Identify.CNS_CS_CONTROLLER -> {
                 int csi = e.dw(11) >>> 24;
                 if (csi != 0) {

@@ -13,6 +13,7 @@ final class Identify {
     static final int CNS_CONTROLLER = 0x01;
     static final int CNS_ACTIVE_NAMESPACES = 0x02;
     static final int CNS_NS_DESCRIPTORS = 0x03;
+    static final int CNS_CS_NAMESPACE = 0x05;
     static final int CNS_CS_CONTROLLER = 0x06;
     static final int VENDOR = 0x1b36;
 

@@ -365,6 +365,8 @@ final class NvmeController implements RegionHandler {
         } catch (NvmeError e) {
             status = e.status;
             stats.errors++;
+            stats.lastError = String.format("qid %d cid %d opcode 0x%02x: %s (%s)", sq.qid, cid, opcode,
+                    Status.name(status), e.getMessage());
         } catch (DmaFault f) {
             stats.faults++;
             status = Status.DATA_TRANSFER_ERROR;

@@ -54,6 +54,7 @@ final class NvmeDevice implements Device {
         m.put("prpCommands", s.prpCommands);
         m.put("sglCommands", s.sglCommands);
         m.put("errors", s.errors);
+        m.put("lastError", s.lastError);
         m.put("faults", s.faults);
         m.put("interrupts", s.interrupts);
         m.put("cqFull", s.cqFull);

@@ -11,6 +11,8 @@ final class NvmeStats {
     long prpCommands;
     long sglCommands;
     long errors;
+    /** The latest command that completed with an error status: what a person looks for first. */
+    volatile String lastError = "";
     long faults;
     long interrupts;
     long cqFull;
