@@ -10,7 +10,6 @@ import io.iovalab.spi.FaultSpec;
 import io.iovalab.spi.FaultSpecException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -24,9 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * One control connection: JSON-lines requests, one response line each; after {@code trace} the
@@ -39,16 +35,12 @@ import java.util.function.Supplier;
 final class ControlHandler extends SimpleChannelInboundHandler<ByteBuf> {
     private static final Logger log = LoggerFactory.getLogger(ControlHandler.class);
     static final String OPS = "inspect, inject, injections, clear, trace";
-    /** events queued for the event loop but not yet written; beyond this they are dropped */
-    static final int MAX_PENDING = 4096;
 
     private final VfioUserServer server;
     private final ObjectMapper json;
     private final TraceJson traceJson;
-    private final AtomicInteger pending = new AtomicInteger();
-    private final AtomicLong dropped = new AtomicLong();
+    private final TraceOutbox outbox = new TraceOutbox(this::write);
     private TraceSubscription subscription;
-    private boolean flushScheduled;
 
     ControlHandler(VfioUserServer server, ObjectMapper json, TraceJson traceJson) {
         this.server = server;
@@ -180,36 +172,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<ByteBuf> {
         if (subscription != null) {
             throw new RequestException("this connection is already tracing");
         }
-        subscription = TraceSubscription.open(server, filter, traceJson, event -> enqueue(ctx, event));
-    }
-
-    /** On the event's thread: hand it to the event loop, or drop it if the client is behind. */
-    private void enqueue(ChannelHandlerContext ctx, Supplier<Map<String, Object>> event) {
-        Channel ch = ctx.channel();
-        if (!ch.isWritable()) {
-            dropped.incrementAndGet();
-            return;
-        }
-        if (pending.incrementAndGet() > MAX_PENDING) {
-            pending.decrementAndGet();
-            dropped.incrementAndGet();
-            return;
-        }
-        ch.eventLoop().execute(() -> {
-            pending.decrementAndGet();
-            long d = dropped.getAndSet(0);
-            if (d > 0) {
-                write(ctx, Map.of("dropped", d));
-            }
-            write(ctx, Map.of("event", event.get()));
-            if (!flushScheduled) {
-                flushScheduled = true; // one flush per burst, queued behind the burst's writes
-                ch.eventLoop().execute(() -> {
-                    flushScheduled = false;
-                    ctx.flush();
-                });
-            }
-        });
+        subscription = TraceSubscription.open(server, filter, traceJson, event -> outbox.offer(ctx, () -> Map.of("event", event.get())));
     }
 
     private void write(ChannelHandlerContext ctx, Object value) {

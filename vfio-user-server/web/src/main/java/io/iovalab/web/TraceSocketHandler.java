@@ -4,9 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iovalab.control.TraceFilter;
 import io.iovalab.control.TraceJson;
+import io.iovalab.control.TraceOutbox;
 import io.iovalab.control.TraceSubscription;
 import io.iovalab.server.VfioUserServer;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -22,10 +22,6 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * {@code /ws/trace[?device=NAME][&kinds=A,B]}: after the upgrade, every trace event of the
@@ -35,15 +31,12 @@ import java.util.function.Supplier;
  */
 final class TraceSocketHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(TraceSocketHandler.class);
-    static final int MAX_PENDING = 4096;
 
     private final Devices devices;
     private final ObjectMapper json;
     private final TraceJson traceJson;
-    private final AtomicInteger pending = new AtomicInteger();
-    private final AtomicLong dropped = new AtomicLong();
+    private final TraceOutbox outbox = new TraceOutbox(this::write);
     private final List<TraceSubscription> subscriptions = new ArrayList<>();
-    private boolean flushScheduled;
 
     TraceSocketHandler(Devices devices, ObjectMapper json, TraceJson traceJson) {
         this.devices = devices;
@@ -84,38 +77,9 @@ final class TraceSocketHandler extends ChannelInboundHandlerAdapter {
             return e.getMessage().length() > 120 ? e.getMessage().substring(0, 120) : e.getMessage();
         }
         for (VfioUserServer s : chosen) {
-            subscriptions.add(TraceSubscription.open(s, filter, traceJson, event -> enqueue(ctx, event)));
+            subscriptions.add(TraceSubscription.open(s, filter, traceJson, event -> outbox.offer(ctx, event)));
         }
         return null;
-    }
-
-    /** On the event's thread: hand it to the event loop, or drop it if the browser is behind. */
-    private void enqueue(ChannelHandlerContext ctx, Supplier<Map<String, Object>> event) {
-        Channel ch = ctx.channel();
-        if (!ch.isWritable()) {
-            dropped.incrementAndGet();
-            return;
-        }
-        if (pending.incrementAndGet() > MAX_PENDING) {
-            pending.decrementAndGet();
-            dropped.incrementAndGet();
-            return;
-        }
-        ch.eventLoop().execute(() -> {
-            pending.decrementAndGet();
-            long d = dropped.getAndSet(0);
-            if (d > 0) {
-                write(ctx, Map.of("dropped", d));
-            }
-            write(ctx, event.get());
-            if (!flushScheduled) {
-                flushScheduled = true; // one flush per burst, queued behind the burst's writes
-                ch.eventLoop().execute(() -> {
-                    flushScheduled = false;
-                    ctx.flush();
-                });
-            }
-        });
     }
 
     private void write(ChannelHandlerContext ctx, Object value) {
