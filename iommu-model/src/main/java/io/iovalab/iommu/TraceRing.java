@@ -15,6 +15,8 @@ public final class TraceRing {
     private final AtomicLong seq = new AtomicLong();
     private final CopyOnWriteArrayList<Consumer<TraceEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean dmaEnabled;
+    /** Asked for by {@link #setDmaEnabled}: a listener leaving must not switch that off. */
+    private volatile boolean dmaRequested;
 
     TraceRing(int capacity) {
         ring = new TraceEvent[capacity];
@@ -25,18 +27,19 @@ public final class TraceRing {
     }
 
     /** Records DMA accesses too, even with no subscriber (for post-mortem dumps). */
-    public void setDmaEnabled(boolean enabled) {
+    public synchronized void setDmaEnabled(boolean enabled) {
+        dmaRequested = enabled;
         dmaEnabled = enabled || !listeners.isEmpty();
     }
 
-    public void subscribe(Consumer<TraceEvent> listener) {
+    public synchronized void subscribe(Consumer<TraceEvent> listener) {
         listeners.add(listener);
         dmaEnabled = true;
     }
 
-    public void unsubscribe(Consumer<TraceEvent> listener) {
+    public synchronized void unsubscribe(Consumer<TraceEvent> listener) {
         listeners.remove(listener);
-        dmaEnabled = !listeners.isEmpty();
+        dmaEnabled = dmaRequested || !listeners.isEmpty();
     }
 
     void record(TraceEvent.Kind kind, long iova, long length, int queue, int cid, long info) {

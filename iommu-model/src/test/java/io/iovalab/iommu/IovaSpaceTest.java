@@ -80,6 +80,29 @@ class IovaSpaceTest {
     }
 
     @Test
+    void dma_tracing_switched_on_explicitly_survives_a_listener_leaving() throws Exception {
+        TestBacking b = new TestBacking(1 << 16);
+        IovaSpace space = new IovaSpace("dev0", null);
+        space.setBusMasterEnabled(true);
+        space.map(0x10000, 0x1000, b, 0, true, true);
+        DmaCommand dma = space.newCommand().start(1, 7);
+        space.trace().setDmaEnabled(true);
+        java.util.function.Consumer<TraceEvent> watcher = e -> { };
+        space.trace().subscribe(watcher);
+        space.trace().unsubscribe(watcher); // e.g. an `iovalab trace` that was stopped
+        dma.readInt(0x10000);
+        assertTrue(space.trace().snapshot().stream().anyMatch(e -> e.kind() == TraceEvent.Kind.CONTROL_READ),
+                "the post-mortem DMA trace asked for stays on");
+        space.trace().setDmaEnabled(false);
+        int before = space.trace().snapshot().size();
+        dma.readInt(0x10000);
+        assertEquals(before, space.trace().snapshot().size(), "off again when nobody listens");
+        dma.end();
+        space.close();
+        b.release();
+    }
+
+    @Test
     void the_trace_ring_is_bounded_and_streams_to_subscribers() throws Exception {
         TestBacking b = new TestBacking(1 << 16);
         IovaSpace space = new IovaSpace("dev0", null);
