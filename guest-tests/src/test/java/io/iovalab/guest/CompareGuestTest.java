@@ -202,7 +202,7 @@ class CompareGuestTest {
         String html = Files.readString(report);
         Map<Integer, Double> area = barArea(html);
         assertTrue(area.size() >= 4, "two colours per kernel: " + area.keySet());
-        BufferedImage png = ImageIO.read(ChromiumScreenshot.take(report, dir.resolve("report.png"), 1200, 2000).toFile());
+        BufferedImage png = ImageIO.read(ChromiumScreenshot.take(report, dir.resolve("report.png"), 1200, 2800).toFile());
         Map<Integer, Integer> pixels = new HashMap<>();
         for (int y = 0; y < png.getHeight(); y++) {
             for (int x = 0; x < png.getWidth(); x++) {

@@ -115,9 +115,11 @@ final class CompareCommand implements Callable<Integer> {
             return clean ? 0 : 1;
         }
         System.out.printf("%niovalab compare — %s vs %s, topology %s, %s behind the vIOMMU%n%n", a.kernel(), b.kernel(),
-                machine.topology, a.mlx5() != null ? "nvme and mlx5" : "nvme");
-        ResultTable.print(System.out, ResultTable.columns(a, b));
-        System.out.println();
+                machine.topology, a.hasNvme() && a.mlx5() != null ? "nvme and mlx5" : a.hasNvme() ? "nvme" : "mlx5");
+        if (a.hasNvme() && b.hasNvme()) {
+            ResultTable.print(System.out, ResultTable.columns(a, b));
+            System.out.println();
+        }
         if (a.mlx5() != null && b.mlx5() != null) {
             OdpTable.print(System.out, List.of(a.kernel(), b.kernel()), List.of(a.mlx5(), b.mlx5()));
             System.out.println();

@@ -38,16 +38,23 @@ final class CompareReport {
         for (String s : summary) {
             h.append("<li>").append(Html.escape(s)).append("</li>\n");
         }
-        h.append("</ul>\n<div class=\"row\">\n");
-        for (int k = 0; k < 2; k++) {
-            h.append(rangesHistogram(runs[k], COLOURS[k]));
+        h.append("</ul>\n");
+        if (a.hasNvme() && b.hasNvme()) {
+            h.append("<div class=\"row\">\n");
+            for (int k = 0; k < 2; k++) {
+                h.append(rangesHistogram(runs[k], COLOURS[k]));
+            }
+            h.append("</div>\n<div class=\"row\">\n").append(mapCalls(runs)).append("</div>\n<div class=\"row\">\n");
+            h.append(perKernel("IOPS", runs, List.of(p -> p.iops()), List.of("")));
+            h.append(perKernel("fio completion latency, µs", runs, List.of(PhaseResult::p50Micros, PhaseResult::p99Micros),
+                    List.of(" p50", " p99")));
+            h.append("</div>\n");
+            table(h, runs);
         }
-        h.append("</div>\n<div class=\"row\">\n").append(mapCalls(runs)).append("</div>\n<div class=\"row\">\n");
-        h.append(perKernel("IOPS", runs, List.of(p -> p.iops()), List.of("")));
-        h.append(perKernel("fio completion latency, µs", runs, List.of(PhaseResult::p50Micros, PhaseResult::p99Micros),
-                List.of(" p50", " p99")));
-        h.append("</div>\n");
-        table(h, runs);
+        if (a.mlx5() != null && b.mlx5() != null) {
+            h.append("<div class=\"row\">\n").append(mttRanges(runs)).append("</div>\n");
+            odpTable(h, runs);
+        }
         return h.append("</body></html>\n").toString();
     }
 
@@ -67,6 +74,18 @@ final class CompareReport {
             series.add(new SvgBarChart.Series(phase.name(), colours[p % colours.length], share));
         }
         return SvgBarChart.render(run.kernel() + ": IOVA ranges per command (%)", 560, 300, categories,
+                series);
+    }
+
+    /** The ODP MR's translation table as the device was handed it: one IOVA range (7.3) or one per page (6.12). */
+    private static String mttRanges(KernelRun[] runs) {
+        List<SvgBarChart.Series> series = new ArrayList<>();
+        for (int k = 0; k < runs.length; k++) {
+            OdpResult odp = runs[k].mlx5();
+            series.add(new SvgBarChart.Series(runs[k].kernel(), COLOURS[k][1],
+                    new double[] {Math.max(0, odp.mttEntries()), Math.max(0, odp.mttIovaRanges())}));
+        }
+        return SvgBarChart.render("mlx5 ODP MR's MTT after prefetch", 560, 300, List.of("MTT entries", "contiguous IOVA ranges"),
                 series);
     }
 
@@ -132,24 +151,25 @@ final class CompareReport {
             h.append("</tr>\n");
         }
         h.append("</table>\n");
-        if (runs[0].mlx5() != null && runs[1].mlx5() != null) {
-            h.append("<table>\n<tr><th></th>");
-            for (KernelRun r : runs) {
-                h.append("<th>").append(Html.escape(r.kernel())).append("<br>mlx5 ODP</th>");
+    }
+
+    private static void odpTable(StringBuilder h, KernelRun[] runs) {
+        h.append("<table>\n<tr><th></th>");
+        for (KernelRun r : runs) {
+            h.append("<th>").append(Html.escape(r.kernel())).append("<br>mlx5 ODP</th>");
+        }
+        h.append("</tr>\n");
+        for (OdpTable.Row r : OdpTable.rows()) {
+            if (r.cell() == null) {
+                h.append("<tr><td class=\"section\" colspan=\"3\">").append(Html.escape(r.label())).append("</td></tr>\n");
+                continue;
+            }
+            h.append("<tr><td>").append(Html.escape(r.label())).append("</td>");
+            for (KernelRun k : runs) {
+                h.append("<td>").append(Html.escape(r.cell().apply(k.mlx5()))).append("</td>");
             }
             h.append("</tr>\n");
-            for (OdpTable.Row r : OdpTable.rows()) {
-                if (r.cell() == null) {
-                    h.append("<tr><td class=\"section\" colspan=\"3\">").append(Html.escape(r.label())).append("</td></tr>\n");
-                    continue;
-                }
-                h.append("<tr><td>").append(Html.escape(r.label())).append("</td>");
-                for (KernelRun k : runs) {
-                    h.append("<td>").append(Html.escape(r.cell().apply(k.mlx5()))).append("</td>");
-                }
-                h.append("</tr>\n");
-            }
-            h.append("</table>\n");
         }
+        h.append("</table>\n");
     }
 }

@@ -15,19 +15,24 @@ final class CompareSummary {
 
     static List<String> lines(KernelRun a, KernelRun b) {
         List<String> out = new ArrayList<>();
-        for (KernelRun r : List.of(a, b)) {
-            out.add(r.kernel() + ": " + Verdict.twoStep(r));
+        boolean nvme = a.hasNvme() && b.hasNvme();
+        if (nvme) {
+            for (KernelRun r : List.of(a, b)) {
+                out.add(r.kernel() + ": " + Verdict.twoStep(r));
+            }
+            out.add(contiguity(a, b));
         }
-        out.add(contiguity(a, b));
         if (a.mlx5() != null && b.mlx5() != null) {
             for (KernelRun r : List.of(a, b)) {
                 out.add(r.kernel() + ": mlx5 ODP " + Verdict.twoStep(r.mlx5()));
             }
             out.add(mttContiguity(a, b));
         }
-        String form = form(a.large()).equals(form(b.large())) ? "the same form on both, " : "differ, ";
-        out.add("NVMe data pointers for " + a.large().name() + ": " + form + Verdict.dataPointers(a) + " on " + a.kernel() + ", "
-                + Verdict.dataPointers(b) + " on " + b.kernel());
+        if (nvme) {
+            String form = form(a.large()).equals(form(b.large())) ? "the same form on both, " : "differ, ";
+            out.add("NVMe data pointers for " + a.large().name() + ": " + form + Verdict.dataPointers(a) + " on " + a.kernel()
+                    + ", " + Verdict.dataPointers(b) + " on " + b.kernel());
+        }
         for (KernelRun r : List.of(a, b)) {
             out.add(r.kernel() + ": " + Verdict.cleanliness(r));
         }

@@ -95,4 +95,19 @@ class CompareReportTest {
         assertFalse(CompareReport.html(run("6.12", 0, 0), run("7.3", 1600, 24800), List.of()).contains("mlx5 ODP"),
                 "no mlx5 table without the device");
     }
+
+    @Test
+    void an_mlx5_only_compare_reports_the_mtt_contiguity_without_nvme_lines() {
+        KernelRun old = new KernelRun("image baseline", "6.12", List.of(), DemoVerdictTest.odp(32, 0, 0, 0, true, 32));
+        KernelRun now = new KernelRun("image default", "7.3", List.of(), DemoVerdictTest.odp(64, 32, 0, 0, true, 1));
+        List<String> s = CompareSummary.lines(old, now);
+        assertTrue(s.stream().noneMatch(l -> l.contains("NVMe")), String.valueOf(s));
+        assertTrue(s.contains("mlx5 ODP MR's MTT IOVA contiguity differs: contiguous IOVA ranges 32 of 32 entries on 6.12, "
+                + "1 of 32 entries on 7.3"), String.valueOf(s));
+        String html = CompareReport.html(old, now, s);
+        assertEquals(1, html.split("<svg ", -1).length - 1, "the MTT chart only");
+        assertEquals(2, html.split("<title>6.12: 32</title>", -1).length - 1, "6.12: 32 entries in 32 ranges");
+        assertTrue(html.contains("<title>7.3: 32</title>") && html.contains("<title>7.3: 1</title>"), "7.3: 32 entries in 1 range");
+        assertTrue(html.contains("mlx5 ODP</th>"), "the ODP table");
+    }
 }
