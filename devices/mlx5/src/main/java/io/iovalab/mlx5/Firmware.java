@@ -44,6 +44,9 @@ final class Firmware implements CommandQueue.Firmware {
     String driverVersion = "";
     /** Register contents the driver wrote with ACCESS_REG, by register id. */
     final Map<Integer, byte[]> registers = new HashMap<>();
+    /** Called (worker thread) when a command moved a QP to ERR: the send-queue engine then flushes its WQEs. */
+    Runnable qpErrored = () -> {
+    };
     /** The DMA handle of the command being run: page lists and the like are read through it. */
     DmaCommand dma;
 

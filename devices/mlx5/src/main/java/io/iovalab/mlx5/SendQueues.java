@@ -2,41 +2,36 @@ package io.iovalab.mlx5;
 
 import io.iovalab.iommu.DmaCommand;
 import io.iovalab.iommu.DmaFault;
+import io.iovalab.mlx5.ifc.Mlx5Ifc.cmd_hca_cap;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.mkc;
 
-import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
+import static io.iovalab.mlx5.Cqe.*;
 import static io.iovalab.mlx5.ifc.Mlx5Const.*;
 
 /**
- * The send-queue engine, for the one work request the device executes: UMR (user memory
- * registration) on mlx5_ib's REG_UMR QP, which is how the driver loads and zaps an mkey's
- * translation table (the MTT entries are the IOVAs hmm_dma_map_pfn linked) and enables or
- * revokes the key. The driver writes WQEs into the QP buffer, the new send counter into the
- * doorbell record (dword 1) and then stores to the UAR's doorbell area; the store only tells us
- * to look, the doorbell record says how far. Every WQE taken completes with a CQE if the driver
- * asked for one (fm_ce_se CQ_UPDATE; the UMR QP signals all), and every WQE the device cannot
- * execute completes with an error CQE and moves the QP to ERR, after which further WQEs are
- * flushed — never silence, because mlx5r_umr_post_send_wait waits without a timeout.
+ * The send-queue engine. The driver writes WQEs into the QP buffer, the new send counter into
+ * the doorbell record (dword 1) and then stores to the UAR's doorbell area; the store only tells
+ * us to look, the doorbell record says how far. Two kinds of QP execute here: mlx5_ib's REG_UMR
+ * QP, whose UMR WQEs load and zap an mkey's translation table (the MTT entries are the IOVAs
+ * hmm_dma_map_pfn linked) and enable or revoke the key; and the data QPs, whose SEND / RDMA
+ * WRITE / RDMA READ WQEs go to {@link Loopback}. Every WQE taken completes with a CQE if the
+ * driver asked for one (fm_ce_se CQ_UPDATE), and every WQE the device cannot execute completes
+ * with an error CQE and moves the QP to ERR, after which its outstanding send and receive WQEs
+ * are flushed (WR_FLUSH_ERR) — never silence, because mlx5r_umr_post_send_wait waits without a
+ * timeout and a verbs program polls for every signaled WQE.
  * Worker thread only, under the firmware lock (the objects are the command handlers').
  */
 final class SendQueues {
     // include/linux/mlx5/qp.h, cq.h, device.h (not in mlx5_ifc.h, so not generated)
     static final int MLX5_OPCODE_UMR = 0x25;
     static final int MLX5_WQE_CTRL_CQ_UPDATE = 2 << 2;
-    static final int MLX5_CQE_REQ = 0;
-    static final int MLX5_CQE_REQ_ERR = 0xd;
-    static final int MLX5_CQE_SYNDROME_LOCAL_LENGTH_ERR = 0x01;
-    static final int MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR = 0x02;
-    static final int MLX5_CQE_SYNDROME_LOCAL_PROT_ERR = 0x04;
-    static final int MLX5_CQE_SYNDROME_WR_FLUSH_ERR = 0x05;
     static final int MLX5_UMR_TRANSLATION_OFFSET_EN = 1 << 4;
     static final int MLX5_UMR_CHECK_NOT_FREE = 1 << 5;
     static final int MLX5_UMR_CHECK_FREE = 2 << 5;
@@ -47,7 +42,11 @@ final class SendQueues {
     static final long MLX5_MKEY_MASK_PD = 1L << 7;
     static final long MLX5_MKEY_MASK_KEY = 1L << 13;
     static final long MLX5_MKEY_MASK_QPN = 1L << 14;
-    static final long MLX5_MKEY_MASK_ACCESS = 0xfL << 17 | 1L << 21; // LR LW RR RW A: kept nowhere, nothing reads through keys
+    static final long MLX5_MKEY_MASK_LW = 1L << 18;
+    static final long MLX5_MKEY_MASK_RR = 1L << 19;
+    static final long MLX5_MKEY_MASK_RW = 1L << 20;
+    static final long MLX5_MKEY_MASK_A = 1L << 21;
+    static final long MLX5_MKEY_MASK_ACCESS = 0xfL << 17 | 1L << 21; // LR LW RR RW A (local read is always allowed)
     static final long MLX5_MKEY_MASK_FREE = 1L << 29;
     /** The mask bits this model implements; a WQE with any other bit is refused (error CQE), not half-done. */
     static final long KNOWN_MASK = MLX5_MKEY_MASK_LEN | MLX5_MKEY_MASK_PAGE_SIZE | MLX5_MKEY_MASK_START_ADDR
@@ -60,24 +59,19 @@ final class SendQueues {
     static final int DATA_SEG = 128;
     /** ctrl (1) + umr ctrl (3) + mkey (4) DS; a data segment makes it 9. */
     static final int UMR_DS_MIN = 8;
-    static final int CQE_SIZE = 64;
-    static final int CQE_OP_OWN = 0x3f;
     /** Device-side log of XLT loads for inspect(): the last entries written to each key. */
     static final int XLT_LOG = 64;
 
     private final Firmware fw;
-    private final EqTable eqs;
-    /** Arm doorbells (cqn, consumer index) recorded by the message thread, applied by the worker in order. */
-    private final ConcurrentLinkedQueue<long[]> arms = new ConcurrentLinkedQueue<>();
+    final CompletionQueues cqs;
+    final Loopback loopback;
     private final byte[] wqe = new byte[BB * 16];
     long doorbells;
     long wqes;
     long umrs;
     long errors;
     long flushed;
-    long cqes;
-    long compEqes;
-    long cqOverruns;
+    long rqFlushed;
     long xltEntries;
     long zapped;
     long faults;
@@ -86,55 +80,78 @@ final class SendQueues {
 
     SendQueues(Firmware fw, EqTable eqs) {
         this.fw = fw;
-        this.eqs = eqs;
+        this.cqs = new CompletionQueues(fw.resources, eqs);
+        this.loopback = new Loopback(fw.resources, fw.port, cqs);
     }
 
     /** A CQ arm doorbell (UAR +0x20: sn/cmd/ci, then cqn), message thread. */
     void arm(int cqn, int ci) {
-        arms.add(new long[] {cqn, ci});
+        cqs.arm(cqn, ci);
     }
 
     boolean armsPending() {
-        return !arms.isEmpty();
+        return cqs.armsPending();
     }
 
     /** Applies arm requests: an armed CQ that already holds unpolled CQEs gets its event now (the driver may have missed it). */
     void serviceArms(DmaCommand dma) {
-        long[] a;
-        while ((a = arms.poll()) != null) {
-            Resources.Cq cq = fw.resources.cqs.get((int) a[0]);
-            if (cq == null) {
-                continue;
+        cqs.serviceArms(dma);
+    }
+
+    /** Whether a send waits for its responder to post a receive: the worker then looks again soon without a doorbell. */
+    boolean waiting() {
+        for (Resources.Qp qp : fw.resources.qps.all().values()) {
+            if (qp.rnrWaiting && qp.state == MLX5_QPC_STATE_RTS) {
+                return true;
             }
-            if (((cq.producer - a[1]) & 0xffffff) != 0) {
-                cq.armed = false;
-                event(dma, cq);
-            } else {
-                cq.armed = true;
+        }
+        return false;
+    }
+
+    /**
+     * A store to a UAR's send doorbell area (or a retry, or a QP moved to ERR): look at every
+     * send queue's doorbell record, then flush what the QPs in error hold, including those the
+     * pass itself failed.
+     */
+    void service(DmaCommand dma) {
+        doorbells++;
+        List<Resources.Qp> qps = new ArrayList<>(fw.resources.qps.all().values());
+        for (Resources.Qp qp : qps) {
+            // an RTS send queue executes; in the other states the WQEs wait (the counters stay)
+            if (qp.hasSq() && qp.state == MLX5_QPC_STATE_RTS) {
+                guarded(qp, () -> drain(dma, qp));
+            }
+        }
+        for (Resources.Qp qp : qps) {
+            if (qp.state == MLX5_QPC_STATE_ERR && fw.resources.qps.get(qp.qpn) == qp) {
+                if (qp.hasSq()) {
+                    guarded(qp, () -> drain(dma, qp));
+                }
+                if (qp.hasRq()) {
+                    guarded(qp, () -> flushReceives(dma, qp));
+                }
             }
         }
     }
 
-    /** A store to a UAR's send doorbell area: look at every send queue's doorbell record. */
-    void service(DmaCommand dma) {
-        doorbells++;
-        for (Resources.Qp qp : new ArrayList<>(fw.resources.qps.all().values())) {
-            // an RTS send queue executes, an ERR one flushes; in the other states the WQEs wait (the counters stay)
-            if (qp.hasSq() && (qp.state == MLX5_QPC_STATE_RTS || qp.state == MLX5_QPC_STATE_ERR)) {
-                try {
-                    drain(dma, qp);
-                } catch (DmaFault f) {
-                    // the doorbell record or the WQE is not mapped: nothing can be completed or reported
-                    faults++;
-                    lastError = "QP 0x" + Integer.toHexString(qp.qpn) + ": " + f.getMessage();
-                }
-            }
+    private interface Step {
+        void run() throws DmaFault;
+    }
+
+    private void guarded(Resources.Qp qp, Step step) {
+        try {
+            step.run();
+        } catch (DmaFault f) {
+            // the doorbell record, the WQE or the CQ is not mapped: nothing can be completed or reported
+            faults++;
+            lastError = "QP 0x" + Integer.toHexString(qp.qpn) + ": " + f.getMessage();
         }
     }
 
     private void drain(DmaCommand dma, Resources.Qp qp) throws DmaFault {
         int size = 1 << qp.logSqSize;
         int posted = be32(dma, qp.dbrAddr + 4) & 0xffff;
+        qp.rnrWaiting = false;
         for (int guard = 0; qp.sqConsumed != posted && guard < size; guard++) {
             int start = qp.sqConsumed;
             fetch(dma, qp, start, 1);
@@ -142,26 +159,57 @@ final class SendQueues {
             int ds = be32(wqe, CTRL + 4) & 0x3f;
             int nbb = Math.max(1, (ds * 16 + BB - 1) / BB);
             int opcode = opmodIdxOpcode & 0xff;
-            int syndrome;
+            int syndrome = 0;
+            long byteCount = 0;
             boolean signal = (wqe[CTRL + 11] & MLX5_WQE_CTRL_CQ_UPDATE) != 0;
-            wqes++;
             if (ds == 0 || nbb > Math.min(size, wqe.length / BB)) {
                 syndrome = fail(qp, MLX5_CQE_SYNDROME_LOCAL_LENGTH_ERR, "WQE with " + ds + " DS");
                 nbb = 1;
             } else if (qp.state != MLX5_QPC_STATE_RTS) {
                 syndrome = MLX5_CQE_SYNDROME_WR_FLUSH_ERR; // the QP is in error: taken, not executed
                 flushed++;
-            } else if (opcode != MLX5_OPCODE_UMR || qp.st != MLX5_QPC_ST_REG_UMR) {
-                syndrome = fail(qp, MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR,
-                        "opcode 0x" + Integer.toHexString(opcode) + " on a QP of type 0x" + Integer.toHexString(qp.st));
+            } else if (qp.st == MLX5_QPC_ST_REG_UMR || opcode == MLX5_OPCODE_UMR) {
+                if (opcode != MLX5_OPCODE_UMR || qp.st != MLX5_QPC_ST_REG_UMR) {
+                    syndrome = fail(qp, MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR,
+                            "opcode 0x" + Integer.toHexString(opcode) + " on a QP of type 0x" + Integer.toHexString(qp.st));
+                } else {
+                    fetch(dma, qp, start, nbb);
+                    syndrome = umr(dma, qp, ds);
+                }
             } else {
                 fetch(dma, qp, start, nbb);
-                syndrome = umr(dma, qp, ds);
+                Loopback.Outcome o;
+                try {
+                    boolean datagram = qp.st != MLX5_QPC_ST_RC && qp.st != MLX5_QPC_ST_UC;
+                    o = loopback.execute(dma, qp, SendWqe.parse(wqe, datagram), 1L << fw.caps.current(MLX5_CAP_GENERAL, cmd_hca_cap.log_max_msg));
+                } catch (SendWqe.Malformed m) {
+                    o = new Loopback.Failed(MLX5_CQE_SYNDROME_LOCAL_LENGTH_ERR, m.getMessage());
+                }
+                switch (o) {
+                    case Loopback.NotReady n -> {
+                        qp.rnrWaiting = true; // taken later, when the responder has posted a receive
+                        return;
+                    }
+                    case Loopback.Done d -> byteCount = d.byteCount();
+                    case Loopback.Failed f -> syndrome = fail(qp, f.syndrome(), f.why());
+                }
             }
+            wqes++;
             qp.sqConsumed = (start + nbb) & 0xffff;
             if (syndrome != 0 || signal) {
-                complete(dma, qp, start, opcode, syndrome);
+                complete(dma, qp, start, opcode, syndrome, byteCount);
             }
+        }
+    }
+
+    /** A QP in error completes every receive the driver posted with a flush error, in order. */
+    private void flushReceives(DmaCommand dma, Resources.Qp qp) throws DmaFault {
+        int n = ReceiveQueue.outstanding(dma, qp);
+        for (int i = 0; i < n && i < (1 << qp.logRqSize); i++) {
+            int index = qp.rqConsumed;
+            ReceiveQueue.take(qp);
+            rqFlushed++;
+            cqs.post(dma, qp.cqnRcv, Cqe.responderError(qp, index, MLX5_CQE_SYNDROME_WR_FLUSH_ERR));
         }
     }
 
@@ -265,6 +313,14 @@ final class SendQueues {
         if ((mask & MLX5_MKEY_MASK_PD) != 0) {
             m.pd = (int) mkc.pd.get(wqe, MKEY_SEG);
         }
+        if ((mask & MLX5_MKEY_MASK_ACCESS) != 0) {
+            int given = MemoryKeys.access(wqe, MKEY_SEG);
+            int changed = ((mask & MLX5_MKEY_MASK_LW) != 0 ? MemoryKeys.LOCAL_WRITE : 0)
+                    | ((mask & MLX5_MKEY_MASK_RR) != 0 ? MemoryKeys.REMOTE_READ : 0)
+                    | ((mask & MLX5_MKEY_MASK_RW) != 0 ? MemoryKeys.REMOTE_WRITE : 0)
+                    | ((mask & MLX5_MKEY_MASK_A) != 0 ? MemoryKeys.ATOMIC : 0);
+            m.access = m.access & ~changed | given & changed;
+        }
         if ((mask & MLX5_MKEY_MASK_KEY) != 0) {
             m.variant = (int) mkc.mkey_7_0.get(wqe, MKEY_SEG);
         }
@@ -291,55 +347,10 @@ final class SendQueues {
         xltLog.addLast(s);
     }
 
-    /**
-     * Writes the CQE for the WQE at SQ index {@code wqeCounter} (the driver finds the work
-     * request by it), owner bit last, then one completion event if the CQ is armed.
-     */
-    private void complete(DmaCommand dma, Resources.Qp qp, int wqeCounter, int opcode, int syndrome) throws DmaFault {
-        Resources.Cq cq = fw.resources.cqs.get(qp.cqnSnd);
-        if (cq == null) {
-            return;
-        }
-        int size = 1 << cq.logSize;
-        int ci = be32(dma, cq.dbrAddr) & 0xffffff;
-        if (((cq.producer - ci) & 0xffffff) >= size) {
-            cqOverruns++; // the driver sized the CQ for its send queue; hardware would raise a CQ error
-            return;
-        }
-        byte[] cqe = new byte[CQE_SIZE];
-        if (syndrome != 0) {
-            cqe[0x37] = (byte) syndrome;                           // mlx5_err_cqe.syndrome
-            putBe32(cqe, 0x38, opcode << 24 | qp.qpn);              // s_wqe_opcode_qpn
-        } else {
-            putBe32(cqe, 0x38, opcode << 24 | qp.qpn);              // sop_drop_qpn: the WQE opcode and the QP
-        }
-        cqe[0x3c] = (byte) (wqeCounter >>> 8);
-        cqe[0x3d] = (byte) wqeCounter;
-        long index = cq.producer & (size - 1);
-        long off = index * cq.cqeSize + (cq.cqeSize - CQE_SIZE); // a 128-byte CQE carries the 64-byte one in its second half
-        long iova = cq.pas[(int) (off / cq.pageSize)] + off % cq.pageSize;
-        byte owner = (byte) ((cq.producer >>> cq.logSize) & 1);
-        dma.write(iova, cqe, 0, CQE_OP_OWN);
-        VarHandle.storeStoreFence(); // the entry before its owner byte
-        dma.writeByte(iova + CQE_OP_OWN, (byte) ((syndrome != 0 ? MLX5_CQE_REQ_ERR : MLX5_CQE_REQ) << 4 | owner));
-        cq.producer++;
-        cqes++;
-        if (cq.armed) {
-            cq.armed = false;
-            event(dma, cq);
-        }
-    }
-
-    /** A COMP EQE naming the CQ on the CQ's EQ; the EQ's own arm decides the interrupt. */
-    private void event(DmaCommand dma, Resources.Cq cq) {
-        EventQueue eq = eqs.get(cq.eqn);
-        if (eq == null) {
-            return;
-        }
-        byte[] data = new byte[EventQueue.EQE_DATA_SIZE];
-        putBe32(data, 0x18, cq.cqn & 0xffffff); // mlx5_eqe_comp.cqn
-        eqs.post(dma, eq, MLX5_EVENT_TYPE_COMP, 0, data);
-        compEqes++;
+    /** The requester CQE for the WQE at SQ index {@code wqeCounter} (the driver finds the work request by it). */
+    private void complete(DmaCommand dma, Resources.Qp qp, int wqeCounter, int opcode, int syndrome, long byteCount) throws DmaFault {
+        cqs.post(dma, qp.cqnSnd, syndrome != 0 ? Cqe.requesterError(qp, opcode, wqeCounter, syndrome)
+                : Cqe.requester(qp, opcode, wqeCounter, byteCount));
     }
 
     Map<String, Object> inspect() {
@@ -349,9 +360,19 @@ final class SendQueues {
         m.put("umrWqes", umrs);
         m.put("wqeErrors", errors);
         m.put("wqesFlushed", flushed);
-        m.put("cqes", cqes);
-        m.put("compEqes", compEqes);
-        m.put("cqOverruns", cqOverruns);
+        m.put("rqWqesFlushed", rqFlushed);
+        m.put("cqes", cqs.cqes);
+        m.put("errorCqes", cqs.errorCqes);
+        m.put("compEqes", cqs.compEqes);
+        m.put("cqOverruns", cqs.overruns);
+        m.put("sends", loopback.sends);
+        m.put("rdmaWrites", loopback.writes);
+        m.put("rdmaReads", loopback.reads);
+        m.put("bytesMoved", loopback.bytes);
+        m.put("rnrWaits", loopback.rnrWaits);
+        m.put("responderErrors", loopback.responderErrors);
+        m.put("lastResponderError", loopback.lastResponderError);
+        m.put("odpNotPresent", loopback.odpNotPresent);
         m.put("xltEntriesLoaded", xltEntries);
         m.put("xltEntriesZapped", zapped);
         m.put("sqFaults", faults);
@@ -401,7 +422,7 @@ final class SendQueues {
     }
 
     void reset() {
-        arms.clear();
+        cqs.reset();
         xltLog.clear();
     }
 

@@ -159,7 +159,7 @@ class UmrTest {
                 umrBody(SendQueues.MLX5_UMR_CHECK_NOT_FREE | SendQueues.MLX5_UMR_TRANSLATION_OFFSET_EN, 4, 2, ENABLE_MASK, false, xlt, 64));
         ring();
         int opOwn = awaitCqe(0);
-        assertEquals(SendQueues.MLX5_CQE_REQ, opOwn >>> 4, "a good completion: " + d.hca.sendQueues.inspect());
+        assertEquals(Cqe.MLX5_CQE_REQ, opOwn >>> 4, "a good completion: " + d.hca.sendQueues.inspect());
         assertEquals(idx, (d.get(cqBuf + 0x3c) & 0xff) << 8 | (d.get(cqBuf + 0x3d) & 0xff), "wqe_counter");
         assertEquals(SendQueues.MLX5_OPCODE_UMR << 24 | qpn, d.be32(cqBuf + 0x38), "opcode and QP");
         Resources.Mkey m = d.hca.firmware.resources.mkeys.get(mkeyIndex);
@@ -196,15 +196,15 @@ class UmrTest {
         post(SendQueues.MLX5_OPCODE_UMR, 9, umrBody(SendQueues.MLX5_UMR_CHECK_FREE | SendQueues.MLX5_UMR_TRANSLATION_OFFSET_EN,
                 4, 2, 0, false, zx, 64));
         ring();
-        assertEquals(SendQueues.MLX5_CQE_REQ, awaitCqe(1) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_REQ, awaitCqe(1) >>> 4);
         assertTrue(m.mtt.isEmpty(), "zapped: " + m.mtt);
-        assertEquals(1L, d.hca.sendQueues.compEqes, "no event without an arm");
+        assertEquals(1L, d.hca.sendQueues.cqs.compEqes, "no event without an arm");
         // arming with an unpolled CQE behind the consumer index raises the event at once
         armCq(1);
-        for (int i = 0; i < 200 && d.hca.sendQueues.compEqes < 2; i++) {
+        for (int i = 0; i < 200 && d.hca.sendQueues.cqs.compEqes < 2; i++) {
             Thread.sleep(5);
         }
-        assertEquals(2L, d.hca.sendQueues.compEqes, "armed with CQE 1 unpolled");
+        assertEquals(2L, d.hca.sendQueues.cqs.compEqes, "armed with CQE 1 unpolled");
     }
 
     @Test
@@ -215,11 +215,11 @@ class UmrTest {
                 SendQueues.MLX5_MKEY_MASK_FREE, true, 0, 0));
         ring();
         int opOwn = awaitCqe(0);
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, opOwn >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR, d.get(cqBuf + 0x37) & 0xff);
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, opOwn >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR, d.get(cqBuf + 0x37) & 0xff);
         assertEquals(bad, (d.get(cqBuf + 0x3c) & 0xff) << 8 | (d.get(cqBuf + 0x3d) & 0xff));
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, awaitCqe(1) >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_WR_FLUSH_ERR, d.get(cqBuf + 64 + 0x37) & 0xff, "flushed behind the error");
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, awaitCqe(1) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_WR_FLUSH_ERR, d.get(cqBuf + 64 + 0x37) & 0xff, "flushed behind the error");
         assertEquals(next, (d.get(cqBuf + 64 + 0x3c) & 0xff) << 8 | (d.get(cqBuf + 64 + 0x3d) & 0xff));
         // recovery as mlx5r_umr_recover does it: RESET (counters back to 0), then RST → RTS
         ib.ok(ib.qpCmd(MLX5_CMD_OP_2RST_QP, qpn), 0x10);
@@ -231,8 +231,8 @@ class UmrTest {
         xltLkey = mkeyIndex << 8 | 0x42;
         post(SendQueues.MLX5_OPCODE_UMR, 9, umrBody(SendQueues.MLX5_UMR_CHECK_NOT_FREE, 4, 0, ENABLE_MASK, false, d.alloc(64, 64), 64));
         ring();
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, awaitCqe(2) >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 128 + 0x37) & 0xff);
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, awaitCqe(2) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 128 + 0x37) & 0xff);
         assertTrue(d.hca.firmware.resources.mkeys.get(mkeyIndex).free, "the key stays as it was");
         ib.ok(ib.qpCmd(MLX5_CMD_OP_2RST_QP, qpn), 0x10);
         for (int op : new int[] {MLX5_CMD_OP_RST2INIT_QP, MLX5_CMD_OP_INIT2RTR_QP, MLX5_CMD_OP_RTR2RTS_QP}) {
@@ -243,9 +243,9 @@ class UmrTest {
         mkeyIndex += 100;
         post(SendQueues.MLX5_OPCODE_UMR, 8, umrBody(SendQueues.MLX5_UMR_INLINE, 0, 0, SendQueues.MLX5_MKEY_MASK_FREE, true, 0, 0));
         ring();
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, awaitCqe(3) >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 192 + 0x37) & 0xff);
-        assertEquals(4L, d.hca.sendQueues.cqes);
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, awaitCqe(3) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 192 + 0x37) & 0xff);
+        assertEquals(4L, d.hca.sendQueues.cqs.cqes);
     }
 
     @Test
