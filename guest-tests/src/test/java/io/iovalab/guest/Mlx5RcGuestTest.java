@@ -92,4 +92,39 @@ class Mlx5RcGuestTest {
             assertEquals(0, server.iovaSpace().statistics().faults(), "IOMMU faults");
         }
     }
+
+    /** perftest's bandwidth tools, loopback over the device, pinned and ODP MRs: the figures go to the report. */
+    @Test
+    void perftest_write_read_and_send_bandwidth_run_in_loopback_with_and_without_odp(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("mlx5.sock");
+        try (VfioUserServer server = VfioUserServer.start(ServerOptions.defaults(socket, DeviceConfig.parse("mlx5")),
+                DeviceRegistry.system());
+             GuestSession g = Guest.builder().topology("intel-iommu").vfioUser(socket).workDir(dir.resolve("guest"))
+                     .memoryMiB(1024).kernelArgs("modprobe.blacklist=mlx5_core,mlx5_ib").start()) {
+            g.run("set -e\n" + LO_UP + "modprobe mlx5_ib\nmodprobe ib_uverbs\n", Duration.ofSeconds(120)).requireSuccess("modprobe");
+            java.util.List<String> figures = new java.util.ArrayList<>();
+            java.util.List<String> failures = new java.util.ArrayList<>();
+            for (String tool : java.util.List.of("ib_write_bw", "ib_read_bw", "ib_send_bw")) {
+                for (String odp : java.util.List.of("", " --odp")) {
+                    long before = (Long) server.device().inspect().get("bytesMoved");
+                    String out = g.run(Mlx5GuestTest.ARM_TRACE + "\n" + pair(tool, "-d mlx5_0 -F -s 65536 -n 200" + odp, 150)
+                            + Mlx5GuestTest.EVENTS + Mlx5GuestTest.REPORT, Duration.ofSeconds(300)).stdout();
+                    System.out.println("==== " + tool + odp + "\n" + out);
+                    Map<String, Object> dev = server.device().inspect();
+                    long moved = (Long) dev.get("bytesMoved") - before;
+                    String line = out.lines().map(String::strip).filter(l -> l.matches("65536\\s+200\\s+.*")).findFirst().orElse("");
+                    figures.add("%-12s %-6s %s   (device moved %d bytes)".formatted(tool, odp.isEmpty() ? "pinned" : "odp", line, moved));
+                    if (!out.contains("SERVER_RC 0") || !out.contains("CLIENT_RC 0") || line.isEmpty()) {
+                        failures.add(tool + odp + ": " + section(out, "SERVER", "DONE") + "\ndevice: " + brief(dev));
+                    }
+                }
+            }
+            System.out.println("perftest loopback under TCG, 65536-byte messages x 200 (#bytes #iterations BW peak[MB/sec] BW average[MB/sec] MsgRate[Mpps]):");
+            figures.forEach(f -> System.out.println("  " + f));
+            assertEquals(java.util.List.of(), failures, "every perftest run completed");
+            Map<String, Object> dev = server.device().inspect();
+            assertEquals(0L, dev.get("commandsFailed"), "device-side failed commands");
+            assertEquals(0, server.iovaSpace().statistics().faults(), "IOMMU faults");
+        }
+    }
 }

@@ -55,6 +55,10 @@ final class Hca implements CommandQueue.Completion {
         this.cmdq = new CommandQueue(iseg, firmware, this);
         this.sendQueues = new SendQueues(firmware, eqs);
         firmware.qpErrored = () -> sqDoorbell = true; // a QP moved to ERR by a command: flush its WQEs on the next pass
+        firmware.pageFaultResumed = (qp, error) -> {
+            sendQueues.pageFaults.resume(qp, error);
+            sqDoorbell = true;
+        };
     }
 
     void start() {

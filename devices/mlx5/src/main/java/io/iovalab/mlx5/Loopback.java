@@ -28,6 +28,8 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
  * receive too small for the message fails both, the responder with a local length error. Each
  * failed QP flushes its outstanding work ({@link SendQueues}); other QPs are not touched. A
  * message for a QP that has no receive posted waits (RNR, retried for ever as with rnr_retry 7).
+ * An ODP page that is not present (on either side) stops the operation before anything moves,
+ * for the driver to fault it in ({@link PageFault}).
  * No requester-side retry timer exists: a destination that is not there fails at once with
  * "transport retry counter exceeded".
  */
@@ -35,7 +37,18 @@ final class Loopback {
     /** Bytes copied per DMA read/write pair. */
     static final int CHUNK = 64 << 10;
 
-    sealed interface Outcome permits Done, Failed, NotReady {
+    sealed interface Outcome permits Done, Failed, NotReady, PageFault {
+    }
+
+    /**
+     * An ODP page the operation needs is not present: the driver is to fault in {@code length}
+     * bytes at {@code va} of {@code key} and resume the QP; nothing has moved.
+     *
+     * @param remote   the page is the responder's (an rkey), else the requester's
+     * @param write    the device would write it
+     * @param syndrome the requester's error if the fault cannot be resolved
+     */
+    record PageFault(int key, long va, long length, boolean remote, boolean write, int syndrome) implements Outcome {
     }
 
     /** Executed; {@code byteCount} for the requester's CQE. */
@@ -70,7 +83,6 @@ final class Loopback {
     long bytes;
     long rnrWaits;
     long responderErrors;
-    long odpNotPresent;
     String lastResponderError = "";
 
     Loopback(Resources resources, Port port, CompletionQueues cqs) {
@@ -113,6 +125,9 @@ final class Loopback {
                     Translation t = MemoryKeys.translate(resources, qp.pd, s.lkey(), s.addr(), s.length(),
                             read ? MemoryKeys.LOCAL_WRITE : 0);
                     if (t instanceof Denied d) {
+                        if (d.reason() == MemoryKeys.Reason.NOT_PRESENT) {
+                            return new PageFault(s.lkey(), s.addr(), s.length(), false, read, MLX5_CQE_SYNDROME_LOCAL_PROT_ERR);
+                        }
                         return localDenied(d);
                     }
                     addMem(local, ((Mapped) t).ranges());
@@ -150,8 +165,10 @@ final class Loopback {
                 }
                 long n = Math.min(left, s.length());
                 Translation t = MemoryKeys.translate(resources, dst.pd, s.lkey(), s.addr(), n, MemoryKeys.LOCAL_WRITE);
+                if (t instanceof Denied d && d.reason() == MemoryKeys.Reason.NOT_PRESENT) {
+                    return new PageFault(s.lkey(), s.addr(), n, true, true, MLX5_CQE_SYNDROME_REMOTE_OP_ERR);
+                }
                 if (t instanceof Denied d) {
-                    countOdp(d);
                     // the responder's own receive is bad: its local protection error, the requester's remote operational error
                     return responderFails(dma, dst, recv, MLX5_CQE_SYNDROME_REMOTE_OP_ERR, MLX5_CQE_SYNDROME_LOCAL_PROT_ERR,
                             "receive: " + d.detail());
@@ -165,8 +182,10 @@ final class Loopback {
                     ? MemoryKeys.translate(resources, dst.pd, w.rkey(), w.raddr(), length, read ? MemoryKeys.REMOTE_READ : MemoryKeys.REMOTE_WRITE)
                     : new Denied(MemoryKeys.Reason.ACCESS, "QP 0x" + Integer.toHexString(dst.qpn) + " does not allow remote "
                             + (read ? "read" : "write"));
+            if (t instanceof Denied d && d.reason() == MemoryKeys.Reason.NOT_PRESENT) {
+                return new PageFault(w.rkey(), w.raddr(), length, true, !read, MLX5_CQE_SYNDROME_REMOTE_ACCESS_ERR);
+            }
             if (t instanceof Denied d) {
-                countOdp(d);
                 return responderFails(dma, dst, null, MLX5_CQE_SYNDROME_REMOTE_ACCESS_ERR, 0, "rkey: " + d.detail());
             }
             addMem(remote, ((Mapped) t).ranges());
@@ -193,14 +212,7 @@ final class Loopback {
     }
 
     private Failed localDenied(Denied d) {
-        countOdp(d);
         return new Failed(MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, "lkey: " + d.detail());
-    }
-
-    private void countOdp(Denied d) {
-        if (d.reason() == MemoryKeys.Reason.NOT_PRESENT) {
-            odpNotPresent++; // no page-fault EQEs yet: an ODP page must be prefetched before the device touches it
-        }
     }
 
     /**

@@ -131,6 +131,9 @@ final class QpCommands {
                     qp.sqConsumed = 0;
                     qp.rqConsumed = 0;
                     qp.rnrWaiting = false;
+                    qp.pageFaultPending = false;
+                    qp.pageFaultError = false;
+                    qp.pageFaults = 0;
                 }
                 if (t.to() == MLX5_QPC_STATE_ERR) {
                     fw.qpErrored.run(); // outstanding WQEs are flushed by the send-queue engine, on the worker

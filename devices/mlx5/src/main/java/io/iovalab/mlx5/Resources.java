@@ -133,6 +133,12 @@ final class Resources {
         boolean rae;
         /** The first SQ WQE waits for a receive WQE at the destination (RNR: retried, rnr_retry 7 is "forever"). */
         boolean rnrWaiting;
+        /** The first SQ WQE touched a non-present ODP page: it waits for the driver's PAGE_FAULT_RESUME. */
+        boolean pageFaultPending;
+        /** The driver resumed with its error bit set: the WQE fails instead of faulting again. */
+        boolean pageFaultError;
+        /** Page faults raised for the WQE at the head: bounded, so a driver that resumes without mapping cannot loop us. */
+        int pageFaults;
 
 
         Qp(int qpn, int st, int pd, int cqnSnd, int cqnRcv, int state) {

@@ -82,7 +82,10 @@ final class SendQueues {
         this.fw = fw;
         this.cqs = new CompletionQueues(fw.resources, eqs);
         this.loopback = new Loopback(fw.resources, fw.port, cqs);
+        this.pageFaults = new PageFaults(eqs);
     }
+
+    final PageFaults pageFaults;
 
     /** A CQ arm doorbell (UAR +0x20: sn/cmd/ci, then cqn), message thread. */
     void arm(int cqn, int ci) {
@@ -150,6 +153,9 @@ final class SendQueues {
 
     private void drain(DmaCommand dma, Resources.Qp qp) throws DmaFault {
         int size = 1 << qp.logSqSize;
+        if (qp.pageFaultPending && qp.state == MLX5_QPC_STATE_RTS) {
+            return; // the driver is resolving a page fault for the WQE at the head
+        }
         int posted = be32(dma, qp.dbrAddr + 4) & 0xffff;
         qp.rnrWaiting = false;
         for (int guard = 0; qp.sqConsumed != posted && guard < size; guard++) {
@@ -190,11 +196,20 @@ final class SendQueues {
                         qp.rnrWaiting = true; // taken later, when the responder has posted a receive
                         return;
                     }
+                    case Loopback.PageFault pf -> {
+                        String why = pageFaults.raise(dma, qp, pf);
+                        if (why == null) {
+                            return; // the WQE stays at the head until PAGE_FAULT_RESUME
+                        }
+                        syndrome = fail(qp, pf.syndrome(), why);
+                    }
                     case Loopback.Done d -> byteCount = d.byteCount();
                     case Loopback.Failed f -> syndrome = fail(qp, f.syndrome(), f.why());
                 }
             }
             wqes++;
+            qp.pageFaults = 0;
+            qp.pageFaultError = false;
             qp.sqConsumed = (start + nbb) & 0xffff;
             if (syndrome != 0 || signal) {
                 complete(dma, qp, start, opcode, syndrome, byteCount);
@@ -372,7 +387,9 @@ final class SendQueues {
         m.put("rnrWaits", loopback.rnrWaits);
         m.put("responderErrors", loopback.responderErrors);
         m.put("lastResponderError", loopback.lastResponderError);
-        m.put("odpNotPresent", loopback.odpNotPresent);
+        m.put("pageFaults", pageFaults.raised);
+        m.put("pageFaultsResumed", pageFaults.resumed);
+        m.put("pageFaultsFailed", pageFaults.failed);
         m.put("xltEntriesLoaded", xltEntries);
         m.put("xltEntriesZapped", zapped);
         m.put("sqFaults", faults);

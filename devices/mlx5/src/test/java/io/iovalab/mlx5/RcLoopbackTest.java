@@ -468,4 +468,96 @@ class RcLoopbackTest {
         assertEquals(r0, wqeCounter(f0));
         assertEquals(r1, wqeCounter(f1));
     }
+
+    /** An EQ for page-fault events only, as mlx5_ib's odp_pf_eq; returns its buffer. */
+    long pageFaultEq() {
+        byte[] eq = msg(create_eq_in.SIZE_BYTES + 8, MLX5_CMD_OP_CREATE_EQ, 0);
+        int ctx = create_eq_in.eq_context_entry.byteOffset();
+        eqc.log_eq_size.set(eq, ctx, 6);
+        eqc.uar_page.set(eq, ctx, ib.uar);
+        put64(eq, create_eq_in.event_bitmask.byteOffset(), 1L << MLX5_EVENT_TYPE_PAGE_FAULT);
+        long buf = d.alloc(4096, 4096);
+        put64(eq, create_eq_in.pas.byteOffset(), buf);
+        ib.ok(eq, 0x10);
+        return buf;
+    }
+
+    /** An ODP MR as mlx5_ib makes it before any fault: an MTT key over {@code pages} pages, none present. */
+    Mr odpMr(int pages) {
+        long va = VA + (long) (nextVa++) * 0x100_0000L;
+        byte[] in = msg(create_mkey_in.SIZE_BYTES, MLX5_CMD_OP_CREATE_MKEY, 0);
+        int ctx = create_mkey_in.memory_key_mkey_entry.byteOffset();
+        mkc.access_mode_1_0.set(in, ctx, MLX5_MKC_ACCESS_MODE_MTT);
+        mkc.pd.set(in, ctx, pd);
+        mkc.lw.set(in, ctx, 1);
+        mkc.mkey_7_0.set(in, ctx, 0x33);
+        mkc.start_addr.set(in, ctx, va);
+        mkc.len.set(in, ctx, pages * 4096L);
+        mkc.log_page_size.set(in, ctx, 12);
+        int index = (int) create_mkey_out.mkey_index.get(ib.ok(in, 0x10), 0);
+        long[] pa = new long[pages];
+        for (int i = 0; i < pages; i++) {
+            pa[i] = d.alloc(4096, 4096);
+        }
+        return new Mr(index << 8 | 0x33, va, pa);
+    }
+
+    byte[] awaitEqe(long eqBuf, int n) throws InterruptedException {
+        long at = eqBuf + n * 64L;
+        for (int i = 0; i < 400 && d.get(at + EventQueue.EQE_TYPE) != MLX5_EVENT_TYPE_PAGE_FAULT; i++) {
+            Thread.sleep(5); // the ring starts zeroed, and no other event type goes to this EQ
+        }
+        byte[] e = new byte[64];
+        for (int k = 0; k < 64; k++) {
+            e[k] = d.get(at + k);
+        }
+        return e;
+    }
+
+    void resume(int qpn, boolean error) {
+        byte[] in = msg(PageFaultCommands.SIZE_BYTES, MLX5_CMD_OP_PAGE_FAULT_RESUME, 0);
+        PageFaultCommands.wq_number.set(in, 0, qpn);
+        PageFaultCommands.error.set(in, 0, error ? 1 : 0);
+        ib.ok(in, 0x10);
+    }
+
+    @Test
+    void a_non_present_odp_page_raises_a_page_fault_and_the_wqe_runs_after_page_fault_resume() throws Exception {
+        long eq = pageFaultEq();
+        Mr odp = odpMr(2);
+        Mr dst = mr(1, false);
+        byte[] msg = pattern(100, 4);
+        fill(odp, 40, msg);
+        b.postRecv(dst.key(), dst.va(), 4096);
+        a.post(MLX5_OPCODE_SEND, 0, 0, 0, sge(odp.key(), odp.va() + 40, msg.length));
+        a.ring();
+        byte[] eqe = awaitEqe(eq, 0);
+        assertEquals(MLX5_EVENT_TYPE_PAGE_FAULT, eqe[EventQueue.EQE_TYPE], "a PAGE_FAULT EQE: " + d.hca.sendQueues.inspect());
+        assertEquals(PageFaults.MLX5_PFAULT_SUBTYPE_RDMA, eqe[EventQueue.EQE_SUB_TYPE]);
+        int data = EventQueue.EQE_DATA;
+        assertEquals(odp.key(), SendWqe.be32(eqe, data + 4), "r_key");
+        assertEquals(odp.va() + 40, SendWqe.be64(eqe, data + 16), "rdma_va");
+        assertEquals(msg.length, SendWqe.be32(eqe, data + 12), "rdma_op_len");
+        assertEquals(a.qpn, SendWqe.be32(eqe, data + 24) & 0xffffff, "the token is the QP");
+        Thread.sleep(30);
+        assertTrue(a.cqEmpty() && b.cqEmpty(), "nothing completes while the fault is outstanding");
+        synchronized (d.hca.firmware) { // what the driver's UMR would load (UmrTest covers that path)
+            d.hca.firmware.resources.mkeys.get(odp.key() >>> 8).mtt.put(0L, odp.pages()[0] | MemoryKeys.MTT_READ | MemoryKeys.MTT_WRITE);
+        }
+        resume(a.qpn, false);
+        assertEquals(Cqe.MLX5_CQE_REQ, opcode(a.poll()));
+        assertEquals(Cqe.MLX5_CQE_RESP_SEND, opcode(b.poll()));
+        assertArrayEquals(msg, read(dst, 0, msg.length));
+
+        // page 1 faults too; the driver cannot resolve it and resumes with the error bit
+        b.postRecv(dst.key(), dst.va(), 4096);
+        a.post(MLX5_OPCODE_SEND, 0, 0, 0, sge(odp.key(), odp.va() + 4096, 8));
+        a.ring();
+        assertEquals(MLX5_EVENT_TYPE_PAGE_FAULT, awaitEqe(eq, 1)[EventQueue.EQE_TYPE]);
+        resume(a.qpn, true);
+        byte[] err = a.poll();
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, opcode(err));
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, syndrome(err));
+        assertEquals(MLX5_QPC_STATE_ERR, a.state());
+    }
 }
