@@ -127,4 +127,50 @@ class Mlx5RcGuestTest {
             assertEquals(0, server.iovaSpace().statistics().faults(), "IOMMU faults");
         }
     }
+
+    /**
+     * Acceptance 3 and ODP without prefetch: a bad rkey and an out-of-range access end in error
+     * completions with the QPs in ERR and the work behind them flushed, while other QPs of the
+     * device keep working. ODP MRs over pages the device has not seen: the device raises page
+     * faults (requester and responder side) and the send completes after PAGE_FAULT_RESUME;
+     * ibv_rc_pingpong -o without prefetch (its buffer is touched before registration, so the
+     * registration's snapshot already maps it).
+     */
+    @Test
+    void bad_rkeys_and_out_of_range_accesses_fail_their_qps_only_and_odp_runs_on_page_faults(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("mlx5.sock");
+        try (VfioUserServer server = VfioUserServer.start(ServerOptions.defaults(socket, DeviceConfig.parse("mlx5")),
+                DeviceRegistry.system());
+             GuestSession g = Guest.builder().topology("intel-iommu").vfioUser(socket).workDir(dir.resolve("guest"))
+                     .memoryMiB(1024).kernelArgs("modprobe.blacklist=mlx5_core,mlx5_ib").start()) {
+            try (var in = Mlx5RcGuestTest.class.getResourceAsStream("rc-errors.py")) {
+                java.nio.file.Files.write(g.shared().resolve("rc-errors.py"), in.readAllBytes());
+            }
+            String out = g.run(Mlx5GuestTest.ARM_TRACE + "\nset -e\n" + LO_UP + "modprobe mlx5_ib\nmodprobe ib_uverbs\nset +e\n"
+                    + "echo ERRORS_PY; timeout 120 python3 /host/rc-errors.py 2>&1\n"
+                    + "echo ODP_FAULT_PP\n" + pair("ibv_rc_pingpong", "-d mlx5_0 -n 50 -o", 150)
+                    + Mlx5GuestTest.EVENTS + Mlx5GuestTest.REPORT, Duration.ofSeconds(400)).requireSuccess("errors").stdout();
+            System.out.println(out);
+            Map<String, Object> dev = server.device().inspect();
+            System.out.println("device after the error checks and -o: " + brief(dev));
+            String py = section(out, "ERRORS_PY", "ODP_FAULT_PP");
+            // enum ibv_wc_status: 10 IBV_WC_REM_ACCESS_ERR, 5 IBV_WC_WR_FLUSH_ERR; enum ibv_qp_state: 6 IBV_QPS_ERR, 3 RTS
+            assertTrue(py.contains("BADRKEY first=1/10 second=2/5 responder=70/5 states=6,6"),
+                    "bad rkey: remote access error, the send behind it and the responder's receive flushed, both QPs in ERR:\n" + py);
+            assertTrue(py.contains("RANGE status=10 states=6,6"), "out of the MR's range: remote access error:\n" + py);
+            assertTrue(py.contains("OTHERS send=0 write=0 recv=80/0 bytes=16 data=IOVALAB-RC-04242,IOVALAB-RC-04242 states=3,3"),
+                    "a third pair of QPs works after the errors:\n" + py);
+            assertTrue(py.contains("ODPFAULT send=0 recv=0 bytes=16384 same=True"),
+                    "ODP MRs the device has not seen: the send completes on page faults, byte for byte:\n" + py);
+            assertTrue(py.contains("DONE"), py);
+            assertPair(section(out, "ODP_FAULT_PP", "EVENTS"), "ibv_rc_pingpong -o (ODP, no prefetch)");
+            assertTrue((Long) dev.get("pageFaults") >= 2, "the device raised page faults on both sides: " + brief(dev));
+            assertEquals(dev.get("pageFaults"), dev.get("pageFaultsResumed"), "every fault resumed");
+            assertEquals(0L, dev.get("pageFaultsFailed"), brief(dev));
+            assertClean(out, "error checks and ODP page faults");
+            assertEquals(0L, dev.get("commandsFailed"), "device-side failed commands");
+            assertEquals(0L, dev.get("internalErrors"), "the device survived: " + dev.get("lastInternalError"));
+            assertEquals(0, server.iovaSpace().statistics().faults(), "IOMMU faults");
+        }
+    }
 }
