@@ -42,6 +42,7 @@ final class SendQueues {
     long flushed;
     long rqFlushed;
     long faults;
+    long internalErrors;
     String lastError = "";
 
     SendQueues(Firmware fw, EqTable eqs) {
@@ -117,6 +118,11 @@ final class SendQueues {
             // the doorbell record, the WQE or the CQ is not mapped: nothing can be completed or reported
             faults++;
             lastError = "QP 0x" + Integer.toHexString(qp.qpn) + ": " + f.getMessage();
+        } catch (RuntimeException e) {
+            // a case this model did not foresee: that QP stops (ERR), the others are still served in this pass
+            internalErrors++;
+            qp.state = MLX5_QPC_STATE_ERR;
+            lastError = "QP 0x" + Integer.toHexString(qp.qpn) + ": internal error " + e;
         }
     }
 
@@ -241,6 +247,7 @@ final class SendQueues {
         m.put("pageFaultsResumed", pageFaults.resumed);
         m.put("pageFaultsFailed", pageFaults.failed);
         m.put("sqFaults", faults + umr.faults);
+        m.put("sqInternalErrors", internalErrors);
         m.put("lastWqeError", lastError);
         m.putAll(umr.inspect());
         return m;

@@ -560,4 +560,43 @@ class RcLoopbackTest {
         assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, syndrome(err));
         assertEquals(MLX5_QPC_STATE_ERR, a.state());
     }
+
+    @Test
+    void random_bytes_as_wqes_and_receives_fail_their_qp_and_nothing_else() throws Exception {
+        java.util.Random rnd = new java.util.Random(9);
+        Mr dst = mr(1, true);
+        for (int round = 0; round < 20; round++) {
+            Qp x = new Qp(20 + round, true);
+            Qp y = new Qp(40 + round, true);
+            x.connect(y, LID);
+            y.connect(x, LID);
+            for (long at = x.buf; at < x.buf + 4096; at++) { // the whole buffer: RQ and SQ
+                d.put(at, (byte) rnd.nextInt());
+            }
+            y.rqPosted = rnd.nextInt(40);
+            d.putBe32(y.dbr, y.rqPosted);
+            x.sqPosted = rnd.nextInt(40);
+            x.ring();
+        }
+        for (int i = 0; i < 400 && (Long) d.hca.sendQueues.inspect().get("wqeErrors") < 20; i++) {
+            Thread.sleep(5);
+        }
+        assertTrue((Long) d.hca.sendQueues.inspect().get("wqeErrors") >= 20, "each garbage SQ failed: " + d.hca.sendQueues.inspect());
+        // the device is still there, and a fresh pair moves data
+        Mr src = mr(1, false);
+        fill(src, 0, pattern(48, 2));
+        Qp f = new Qp(90, true);
+        Qp h = new Qp(91, true);
+        f.connect(h, LID);
+        h.connect(f, LID);
+        h.postRecv(dst.key(), dst.va(), 64);
+        f.post(MLX5_OPCODE_SEND, 0, 0, 0, sge(src.key(), src.va(), 48));
+        f.ring();
+        assertEquals(Cqe.MLX5_CQE_REQ, opcode(f.poll()), () -> "" + d.hca.sendQueues.inspect());
+        assertEquals(Cqe.MLX5_CQE_RESP_SEND, opcode(h.poll()));
+        assertArrayEquals(pattern(48, 2), read(dst, 0, 48));
+        assertEquals(0L, d.hca.internalErrors, d.hca.lastInternalError);
+        assertEquals(0L, d.hca.sendQueues.inspect().get("sqInternalErrors"), "every garbage case was a foreseen error: "
+                + d.hca.sendQueues.inspect().get("lastWqeError"));
+    }
 }
