@@ -93,10 +93,13 @@ final class Loopback {
 
     /** Executes data WQE {@code w} posted on {@code qp} (in RTS). */
     Outcome execute(DmaCommand dma, Resources.Qp qp, SendWqe w, long maxMessage) throws DmaFault {
-        if (qp.st != MLX5_QPC_ST_RC && qp.st != MLX5_QPC_ST_UC) {
+        if (datagram(qp.st)) {
             // UD and the special QPs (mlx5_ib's GSI QP sends MADs): there is no other node and no
             // SM, so a datagram completes as sent and goes nowhere
             return new Done(0);
+        }
+        if (qp.st != MLX5_QPC_ST_RC && qp.st != MLX5_QPC_ST_UC) {
+            return new Failed(MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR, "QP type 0x" + Integer.toHexString(qp.st) + " has no data path here");
         }
         if (w.opcode() == MLX5_OPCODE_NOP) {
             return new Done(0);
@@ -209,6 +212,11 @@ final class Loopback {
             reads++;
         }
         return new Done(length);
+    }
+
+    /** QP types whose send WQEs carry a datagram segment (mlx5_wqe_datagram_seg). */
+    static boolean datagram(int st) {
+        return st == MLX5_QPC_ST_UD || st == MLX5_QPC_ST_QP0 || st == MLX5_QPC_ST_QP1;
     }
 
     private Failed localDenied(Denied d) {

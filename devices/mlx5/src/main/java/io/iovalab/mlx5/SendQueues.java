@@ -161,8 +161,7 @@ final class SendQueues {
                 fetch(dma, qp, start, nbb);
                 Loopback.Outcome o;
                 try {
-                    boolean datagram = qp.st != MLX5_QPC_ST_RC && qp.st != MLX5_QPC_ST_UC;
-                    o = loopback.execute(dma, qp, SendWqe.parse(wqe, datagram), 1L << fw.caps.current(MLX5_CAP_GENERAL, cmd_hca_cap.log_max_msg));
+                    o = loopback.execute(dma, qp, SendWqe.parse(wqe, Loopback.datagram(qp.st)), 1L << fw.caps.current(MLX5_CAP_GENERAL, cmd_hca_cap.log_max_msg));
                 } catch (SendWqe.Malformed m) {
                     o = new Loopback.Failed(MLX5_CQE_SYNDROME_LOCAL_LENGTH_ERR, m.getMessage());
                 }
