@@ -42,7 +42,7 @@ class Mlx5GuestTest {
     @Test
     void mlx5_core_probes_and_unloads_cleanly_and_mlx5_ib_registers_mlx5_0(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("mlx5.sock");
-        try (VfioUserServer server = VfioUserServer.start(ServerOptions.defaults(socket, DeviceConfig.parse("mlx5")),
+        try (VfioUserServer server = VfioUserServer.start(ServerOptions.defaults(socket, DeviceConfig.parse("mlx5:port=down")),
                 DeviceRegistry.system());
              // the blacklist keeps coldplug away, so the failure tracepoint is armed before the first command
              GuestSession g = Guest.builder().topology("intel-iommu").vfioUser(socket).workDir(dir.resolve("guest"))

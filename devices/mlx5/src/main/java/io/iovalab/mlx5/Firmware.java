@@ -44,6 +44,11 @@ final class Firmware implements CommandQueue.Firmware {
     String driverVersion = "";
     /** Register contents the driver wrote with ACCESS_REG, by register id. */
     final Map<Integer, byte[]> registers = new HashMap<>();
+    /** Called (worker thread) when a command moved a QP to ERR: the send-queue engine then flushes its WQEs. */
+    Runnable qpErrored = () -> {
+    };
+    /** PAGE_FAULT_RESUME (worker thread): the send-queue engine retries or fails the QP's head WQE. */
+    java.util.function.BiConsumer<Resources.Qp, Boolean> pageFaultResumed = (qp, error) -> qp.pageFaultPending = false;
     /** The DMA handle of the command being run: page lists and the like are read through it. */
     DmaCommand dma;
 
@@ -73,6 +78,7 @@ final class Firmware implements CommandQueue.Firmware {
         MadCommands.register(this);
         UarCommands.register(this);
         EqCommands.register(this);
+        PageFaultCommands.register(this);
     }
 
     void register(int opcode, Handler h) {

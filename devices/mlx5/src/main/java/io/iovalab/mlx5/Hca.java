@@ -29,6 +29,9 @@ final class Hca implements CommandQueue.Completion {
     private final AtomicInteger pendingSlots = new AtomicInteger();
     private volatile boolean eqDoorbell;
     private volatile boolean sqDoorbell;
+    /** How soon a send that found no receive posted is tried again (the RNR timer). */
+    static final long RNR_RETRY_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
+    private long lastRetry;
     /** The first half of a CQ arm doorbell stored as two 32-bit writes: sn/cmd/ci, waiting for the cqn. */
     private volatile int cqArmLow;
     private volatile boolean running = true;
@@ -51,6 +54,11 @@ final class Hca implements CommandQueue.Completion {
         this.firmware = new Firmware(config, eqs);
         this.cmdq = new CommandQueue(iseg, firmware, this);
         this.sendQueues = new SendQueues(firmware, eqs);
+        firmware.qpErrored = () -> sqDoorbell = true; // a QP moved to ERR by a command: flush its WQEs on the next pass
+        firmware.pageFaultResumed = (qp, error) -> {
+            sendQueues.pageFaults.resume(qp, error);
+            sqDoorbell = true;
+        };
     }
 
     void start() {
@@ -155,8 +163,12 @@ final class Hca implements CommandQueue.Completion {
                 eqs.serviceArms();
                 did = true;
             }
-            if (sqDoorbell || sendQueues.armsPending()) {
-                boolean sq = sqDoorbell;
+            boolean retry = !sqDoorbell && sendQueues.waiting() && System.nanoTime() - lastRetry > RNR_RETRY_NANOS;
+            if (sqDoorbell || retry || sendQueues.armsPending()) {
+                boolean sq = sqDoorbell || retry;
+                if (retry) {
+                    lastRetry = System.nanoTime();
+                }
                 sqDoorbell = false;
                 synchronized (firmware) { // the QPs, CQs and mkeys are the command handlers' objects
                     eqDma.start(0, DmaCommand.NO_COMMAND);
@@ -195,7 +207,8 @@ final class Hca implements CommandQueue.Completion {
                 did = true;
             }
             if (!did) {
-                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+                // a send waiting for its responder's receive is retried without a doorbell (posting a receive rings none)
+                LockSupport.parkNanos(this, sendQueues.waiting() ? RNR_RETRY_NANOS : TimeUnit.MILLISECONDS.toNanos(50));
             }
         }
     }

@@ -11,9 +11,9 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
  * CREATE_MKEY / DESTROY_MKEY. The driver builds the key as mkey_index << 8 | mkey_7_0; we hand
  * out the index. A PA-mode key (the ib_mad PD's DMA MR: length64, no translation) needs no
  * table; an MTT key carries its translation entries after the fixed input, and a "free" key
- * (created empty for UMR to fill later) none. Translations are checked for presence and
- * alignment only: nothing reads through a key until there is a data path. UMR WQEs
- * ({@link SendQueues}) later load, zap, enable and revoke keys.
+ * (created empty for UMR to fill later) none. The entries and access rights are kept: the data
+ * path translates through them ({@link MemoryKeys}). UMR WQEs ({@link SendQueues}) later load,
+ * zap, enable and revoke keys.
  */
 final class MkeyCommands {
     private MkeyCommands() {
@@ -51,10 +51,28 @@ final class MkeyCommands {
             boolean len64 = c.in(ctx, mkc.length64) != 0;
             int variant = (int) c.in(ctx, mkc.mkey_7_0);
             int logPage = (int) c.in(ctx, mkc.log_page_size);
+            int access = MemoryKeys.access(c.in, ctx);
+            // the MTT entries in the message (a pinned MR's pages); an ODP or cache key is loaded by UMR later
+            long[] entries = new long[0];
+            if (mode == MLX5_MKC_ACCESS_MODE_MTT && !free && c.in(create_mkey_in.mkey_umem_valid) == 0) {
+                int n = (int) Math.min(c.in(create_mkey_in.translations_octword_actual_size) * 2,
+                        (c.in.length - create_mkey_in.klm_pas_mtt.byteOffset()) / 8);
+                entries = new long[n];
+                for (int i = 0; i < n; i++) {
+                    entries[i] = PageCommands.be64(c.in, create_mkey_in.klm_pas_mtt.byteOffset() + 8 * i);
+                }
+            }
+            long[] mtt = entries;
             int index = r.mkeys.add(n -> {
                 Resources.Mkey k = new Resources.Mkey(n, pd, mode, free, start, len, len64);
                 k.variant = variant;
                 k.logPageSize = logPage;
+                k.access = access;
+                for (int i = 0; i < mtt.length; i++) {
+                    if (mtt[i] != 0) {
+                        k.mtt.put((long) i, mtt[i]);
+                    }
+                }
                 return k;
             });
             if (index < 0) {

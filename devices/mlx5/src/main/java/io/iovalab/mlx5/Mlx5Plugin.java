@@ -18,7 +18,7 @@ public final class Mlx5Plugin implements DevicePlugin {
 
     @Override
     public String summary() {
-        return "mlx5 (ConnectX-5/6-like) HCA, one IB port: mlx5_core probes, mlx5_ib registers mlx5_0 (no data path yet)";
+        return "mlx5 (ConnectX-5/6-like) HCA, one IB port: mlx5_core probes, mlx5_ib registers mlx5_0; RC loopback data path (SEND, RDMA WRITE/READ)";
     }
 
     @Override
@@ -31,7 +31,8 @@ public final class Mlx5Plugin implements DevicePlugin {
                 new DeviceOption("initpages", Integer.toString(d.initPages()), "pages the firmware asks for before INIT_HCA (0-4096)"),
                 new DeviceOption("psid", d.boardId(), "board id (PSID) reported by QUERY_ADAPTER"),
                 new DeviceOption("guid", String.format("0x%016x", d.nodeGuid()), "node GUID (port 1 GUID = node GUID + 1)"),
-                new DeviceOption("port", "down", "IB port state: down, init, armed or active (no link partner either way)"));
+                new DeviceOption("port", "active", "IB port state: down, init, armed or active (no link partner, no SM: loopback only)"),
+                new DeviceOption("lid", Integer.toString(d.lid()), "port LID (1-0xbfff, unicast); 0 = none (verbs tools then refuse to connect)"));
     }
 
     private static int portState(String s) throws DeviceConfigException {
@@ -58,7 +59,8 @@ public final class Mlx5Plugin implements DevicePlugin {
         Mlx5Config c = new Mlx5Config(devid, (int) config.integer("vectors", d.vectors(), 2, 64), d.fwMajor(), d.fwMinor(),
                 d.fwSub(), (int) config.integer("bootpages", d.bootPages(), 0, 4096),
                 (int) config.integer("initpages", d.initPages(), 0, 4096), psid, d.bar0Size(),
-                config.integer("guid", d.nodeGuid(), 1, Long.MAX_VALUE), portState(config.string("port", "down")));
+                config.integer("guid", d.nodeGuid(), 1, Long.MAX_VALUE), portState(config.string("port", "active")),
+                (int) config.integer("lid", d.lid(), 0, 0xbfff));
         return new Mlx5Device(c, context.dma(), context.threads("mlx5"), context.trace());
     }
 }

@@ -4,9 +4,11 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
 
 /**
  * The one InfiniBand port, as the vport queries and port registers describe it. There is no
- * link partner and no subnet manager: the port sits in the configured state (DOWN by default,
- * so ib_sa and ipoib have no reason to send MADs), LID 0, one P_Key (the default full
- * membership 0xffff) and one GID (the link-local fe80::/64 + port GUID).
+ * link partner and no subnet manager: the port sits in the configured state (ACTIVE by default,
+ * so verbs programs can connect QPs of this device to each other), with the configured LID
+ * standing in for one an SM would assign, one P_Key (the default full membership 0xffff) and one
+ * GID (the link-local fe80::/64 + port GUID). A packet to our own LID loops back inside the
+ * device; one to any other LID has nowhere to go.
  */
 final class Port {
     static final int NUM = 1;
@@ -24,11 +26,13 @@ final class Port {
     final long nodeGuid;
     final long portGuid;
     final int state;
+    final int lid;
 
     Port(Mlx5Config config) {
         this.nodeGuid = config.nodeGuid();
         this.portGuid = config.nodeGuid() + 1;
         this.state = config.portState();
+        this.lid = config.lid();
     }
 
     int physicalState() {

@@ -1,6 +1,7 @@
 package io.iovalab.mlx5;
 
 import io.iovalab.mlx5.ifc.Field;
+import io.iovalab.mlx5.ifc.Mlx5Ifc.ads;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.create_qp_in;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.create_qp_out;
 import io.iovalab.mlx5.ifc.Mlx5Ifc.destroy_qp_in;
@@ -18,14 +19,20 @@ import static io.iovalab.mlx5.ifc.Mlx5Const.*;
  * CQs, UAR) and the page list against the buffer the context describes; the modify commands walk
  * the IB QP state machine (RST → INIT → RTR → RTS, any → ERR or RST) and refuse a transition
  * from the wrong state with BAD_QP_STATE. All modify commands share one layout (qpn at 0x48,
- * the context at byte 0x18), which is why one reader serves them.
+ * the optional-parameter mask at 0x10, the context at byte 0x18), which is why one reader
+ * serves them. QUERY_QP reports what the device keeps: state, connection, PSNs, geometry.
  */
 final class QpCommands {
     private QpCommands() {
     }
 
     /** rq_type values (MLX5_NON_ZERO_RQ, MLX5_SRQ_RQ, ..., MLX5_ZERO_LEN_RQ in qp.h). */
+    static final int RQ_NON_ZERO = 0;
     static final int RQ_ZERO_LEN = 3;
+    // include/linux/mlx5/qp.h: which optional context fields a modify command carries
+    static final int MLX5_QP_OPTPAR_RRE = 1 << 1;
+    static final int MLX5_QP_OPTPAR_RAE = 1 << 2;
+    static final int MLX5_QP_OPTPAR_RWE = 1 << 3;
     static final int SEND_WQE_BB = 64;
 
     record Transition(int opcode, Set<Integer> from, int to) {
@@ -81,6 +88,9 @@ final class QpCommands {
             }
             long[] buffer = pas;
             int logSq = noSq ? -1 : (int) c.in(ctx, qpc.log_sq_size);
+            int logRq = c.in(ctx, qpc.rq_type) == RQ_NON_ZERO ? (int) c.in(ctx, qpc.log_rq_size) : -1;
+            int logRqStride = (int) c.in(ctx, qpc.log_rq_stride) + 4;
+            int userIndex = (int) c.in(ctx, qpc.user_index);
             long dbr = c.in(ctx, qpc.dbr_addr);
             int qpn = r.qps.add(n -> {
                 Resources.Qp q = new Resources.Qp(n, st, pd, cqnSnd, cqnRcv, MLX5_QPC_STATE_RST);
@@ -89,6 +99,10 @@ final class QpCommands {
                 q.pageSize = pageSize;
                 q.sqOffset = offset + rq;
                 q.logSqSize = logSq;
+                q.rqOffset = offset;
+                q.logRqSize = logRq;
+                q.logRqStride = logRqStride;
+                q.userIndex = userIndex;
                 q.dbrAddr = dbr;
                 return q;
             });
@@ -110,9 +124,19 @@ final class QpCommands {
                     throw new CommandException(MLX5_CMD_STAT_BAD_QP_STATE_ERR, Syndrome.BAD_STATE,
                             "QP 0x" + Integer.toHexString(qp.qpn) + " is in state " + qp.state);
                 }
+                applyContext(c, t.opcode(), qp);
                 qp.state = t.to();
                 if (t.to() == MLX5_QPC_STATE_RST) {
-                    qp.sqConsumed = 0; // the driver restarts its send counter at 0 after a reset (UMR recovery)
+                    // the driver restarts its counters at 0 after a reset (UMR recovery, ibv_modify_qp to RESET)
+                    qp.sqConsumed = 0;
+                    qp.rqConsumed = 0;
+                    qp.rnrWaiting = false;
+                    qp.pageFaultPending = false;
+                    qp.pageFaultError = false;
+                    qp.pageFaults = 0;
+                }
+                if (t.to() == MLX5_QPC_STATE_ERR) {
+                    fw.qpErrored.run(); // outstanding WQEs are flushed by the send-queue engine, on the worker
                 }
             });
         }
@@ -125,7 +149,58 @@ final class QpCommands {
             c.out(ctx, qpc.pd, qp.pd);
             c.out(ctx, qpc.cqn_snd, qp.cqnSnd);
             c.out(ctx, qpc.cqn_rcv, qp.cqnRcv);
+            c.out(ctx, qpc.remote_qpn, qp.remoteQpn);
+            c.out(ctx + PRIMARY_PATH, ads.rlid, qp.rlid);
+            c.out(ctx, qpc.mtu, qp.mtu);
+            c.out(ctx, qpc.next_rcv_psn, qp.nextRcvPsn);
+            c.out(ctx, qpc.next_send_psn, qp.nextSendPsn);
+            c.out(ctx, qpc.rre, qp.rre ? 1 : 0);
+            c.out(ctx, qpc.rwe, qp.rwe ? 1 : 0);
+            c.out(ctx, qpc.rae, qp.rae ? 1 : 0);
+            c.out(ctx, qpc.user_index, qp.userIndex);
+            c.out(ctx, qpc.log_rq_size, Math.max(0, qp.logRqSize));
+            c.out(ctx, qpc.log_rq_stride, Math.max(0, qp.logRqStride - 4));
+            c.out(ctx, qpc.log_sq_size, Math.max(0, qp.logSqSize));
+            c.out(ctx, qpc.rq_type, qp.logRqSize >= 0 ? RQ_NON_ZERO : RQ_ZERO_LEN);
+            c.out(ctx, qpc.no_sq, qp.logSqSize < 0 ? 1 : 0);
+            c.out(ctx, qpc.dbr_addr, qp.dbrAddr);
+            c.out(ctx, qpc.hw_sq_wqebb_counter, qp.sqConsumed);
+            c.out(ctx, qpc.hw_rq_counter, qp.rqConsumed);
         });
+    }
+
+    /** Byte offset of the primary address path (struct ads) inside the QP context. */
+    static final int PRIMARY_PATH = qpc.primary_address_path.byteOffset();
+
+    /**
+     * The context fields a transition carries (modify_qp_mask in qp.c): RST2INIT the access
+     * enables; INIT2RTR the destination (remote QPN, the path's LID), the MTU and the receive PSN;
+     * RTR2RTS the send PSN. Later transitions change the access enables only when the optional
+     * parameter mask says so, as on hardware.
+     */
+    private static void applyContext(Command c, int opcode, Resources.Qp qp) throws CommandException {
+        int ctx = rst2init_qp_in.qpc.byteOffset();
+        if (c.in.length < ctx + qpc.SIZE_BYTES) {
+            return; // 2ERR / 2RST carry no context
+        }
+        long opt = c.in(rst2init_qp_in.opt_param_mask);
+        boolean accessGiven = opcode == MLX5_CMD_OP_RST2INIT_QP
+                || (opt & (MLX5_QP_OPTPAR_RRE | MLX5_QP_OPTPAR_RWE | MLX5_QP_OPTPAR_RAE)) != 0;
+        if (accessGiven && (opcode == MLX5_CMD_OP_RST2INIT_QP || opcode == MLX5_CMD_OP_INIT2INIT_QP
+                || opcode == MLX5_CMD_OP_INIT2RTR_QP || opcode == MLX5_CMD_OP_RTR2RTS_QP || opcode == MLX5_CMD_OP_RTS2RTS_QP)) {
+            qp.rre = c.in(ctx, qpc.rre) != 0;
+            qp.rwe = c.in(ctx, qpc.rwe) != 0;
+            qp.rae = c.in(ctx, qpc.rae) != 0;
+        }
+        if (opcode == MLX5_CMD_OP_INIT2RTR_QP) {
+            qp.remoteQpn = (int) c.in(ctx, qpc.remote_qpn);
+            qp.rlid = (int) c.in(ctx + PRIMARY_PATH, ads.rlid);
+            qp.mtu = (int) c.in(ctx, qpc.mtu);
+            qp.nextRcvPsn = (int) c.in(ctx, qpc.next_rcv_psn);
+        }
+        if (opcode == MLX5_CMD_OP_RTR2RTS_QP) {
+            qp.nextSendPsn = (int) c.in(ctx, qpc.next_send_psn);
+        }
     }
 
     private static Resources.Qp qp(Resources r, Command c, Field qpnField) throws CommandException {

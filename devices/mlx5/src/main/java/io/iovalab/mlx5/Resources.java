@@ -5,8 +5,9 @@ import java.util.TreeMap;
 
 /**
  * The firmware objects mlx5_ib creates: protection domains, XRC domains, transport domains,
- * completion queues and queue pairs. Stage (b) keeps them as bookkeeping — numbers, the links
- * between them (a QP's PD and CQs, a CQ's EQ) and the QP state machine; no data moves yet.
+ * completion queues, queue pairs and memory keys: numbers, the links between them (a QP's PD
+ * and CQs, a CQ's EQ), where their rings are in guest memory and the QP state machine. The
+ * send-queue engine ({@link SendQueues}) moves data through them.
  */
 final class Resources {
 
@@ -112,6 +113,33 @@ final class Resources {
         long dbrAddr;
         /** WQE basic blocks the device has taken from the SQ (16-bit, as the doorbell record's send counter). */
         int sqConsumed;
+        /** Receive queue geometry: the RQ starts the buffer (at the context's page offset); -1 = none (zero-length RQ or SRQ). */
+        long rqOffset;
+        int logRqSize = -1;
+        int logRqStride;
+        /** Receive WQEs the device has taken (16-bit, as the doorbell record's receive counter in dword 0). */
+        int rqConsumed;
+        /** CQE version 1 names the QP by this (qpc.user_index), not by its number: rdma-core finds its QP by it. */
+        int userIndex;
+        /** The connection, from INIT2RTR / RTR2RTS: where an RC requester's packets go, and the PSNs (reported, not checked). */
+        int remoteQpn;
+        int rlid;
+        int nextRcvPsn;
+        int nextSendPsn;
+        int mtu;
+        /** Remote access enables (qpc rre/rwe/rae): what a responder lets its peer do through an rkey. */
+        boolean rre;
+        boolean rwe;
+        boolean rae;
+        /** The first SQ WQE waits for a receive WQE at the destination (RNR: retried, rnr_retry 7 is "forever"). */
+        boolean rnrWaiting;
+        /** The first SQ WQE touched a non-present ODP page: it waits for the driver's PAGE_FAULT_RESUME. */
+        boolean pageFaultPending;
+        /** The driver resumed with its error bit set: the WQE fails instead of faulting again. */
+        boolean pageFaultError;
+        /** Page faults raised for the WQE at the head: bounded, so a driver that resumes without mapping cannot loop us. */
+        int pageFaults;
+
 
         Qp(int qpn, int st, int pd, int cqnSnd, int cqnRcv, int state) {
             this.qpn = qpn;
@@ -124,6 +152,15 @@ final class Resources {
 
         boolean hasSq() {
             return logSqSize >= 0 && pas.length > 0;
+        }
+
+        boolean hasRq() {
+            return logRqSize >= 0 && pas.length > 0;
+        }
+
+        /** Guest address of byte {@code off} of the QP buffer (the page list says where each page is). */
+        long addressOf(long off) {
+            return pas[(int) (off / pageSize)] + off % pageSize;
         }
     }
 
@@ -143,6 +180,8 @@ final class Resources {
         boolean length64;
         int logPageSize = 12;
         int variant;
+        /** Access rights (mkc lr/lw/rr/rw/a) as {@link MemoryKeys} bits; local read is always allowed. */
+        int access;
         final TreeMap<Long, Long> mtt = new TreeMap<>();
 
         Mkey(int index, int pd, int accessMode, boolean free, long start, long length, boolean length64) {

@@ -37,7 +37,7 @@ final class VportCommands {
             c.out(b, hca_vport_context.port_guid, port.portGuid);
             c.out(b, hca_vport_context.node_guid, port.nodeGuid);
             c.out(b, hca_vport_context.cap_mask1, Port.CAP_MASK1);
-            c.out(b, hca_vport_context.lid, 0);
+            c.out(b, hca_vport_context.lid, port.lid);
             c.out(b, hca_vport_context.sm_lid, 0);
             c.out(b, hca_vport_context.subnet_timeout, 18);
         });

@@ -56,12 +56,15 @@ class IbObjectsTest {
     // ---------------------------------------------------------------- the port
 
     @Test
-    void vport_context_gids_and_pkeys_describe_one_ib_port_that_is_down() {
+    void vport_context_gids_and_pkeys_describe_one_active_ib_port_with_the_configured_lid() {
         Mlx5Config cfg = Mlx5Config.defaults();
         byte[] v = ok(msg(query_hca_vport_context_in.SIZE_BYTES, MLX5_CMD_OP_QUERY_HCA_VPORT_CONTEXT, 0),
                 query_hca_vport_context_out.SIZE_BYTES);
         int b = query_hca_vport_context_out.hca_vport_context.byteOffset();
-        assertEquals(1, hca_vport_context.vport_state.get(v, b), "IB_PORT_DOWN");
+        assertEquals(4, hca_vport_context.vport_state.get(v, b), "IB_PORT_ACTIVE");
+        assertEquals(5, hca_vport_context.port_physical_state.get(v, b), "LINK_UP");
+        assertEquals(cfg.lid(), hca_vport_context.lid.get(v, b));
+        assertTrue(cfg.lid() != 0, "verbs tools refuse to connect on LID 0");
         assertEquals(1, hca_vport_context.has_smi.get(v, b));
         assertEquals(cfg.nodeGuid(), hca_vport_context.node_guid.get(v, b));
         assertEquals(cfg.nodeGuid() + 1, hca_vport_context.port_guid.get(v, b));

@@ -132,9 +132,9 @@ class UmrTest {
         return b;
     }
 
-    static final long ENABLE_MASK = SendQueues.MLX5_MKEY_MASK_LEN | SendQueues.MLX5_MKEY_MASK_PAGE_SIZE
-            | SendQueues.MLX5_MKEY_MASK_START_ADDR | SendQueues.MLX5_MKEY_MASK_PD | SendQueues.MLX5_MKEY_MASK_KEY
-            | SendQueues.MLX5_MKEY_MASK_FREE | 1L << 17;
+    static final long ENABLE_MASK = Umr.MLX5_MKEY_MASK_LEN | Umr.MLX5_MKEY_MASK_PAGE_SIZE
+            | Umr.MLX5_MKEY_MASK_START_ADDR | Umr.MLX5_MKEY_MASK_PD | Umr.MLX5_MKEY_MASK_KEY
+            | Umr.MLX5_MKEY_MASK_FREE | 1L << 17;
 
     @Test
     void an_enabling_umr_loads_the_mtt_completes_with_a_cqe_and_one_event_per_arm() throws Exception {
@@ -155,13 +155,13 @@ class UmrTest {
         mkc.mkey_7_0.set(pa, ctx, 0x17);
         xltLkey = (int) create_mkey_out.mkey_index.get(ib.ok(pa, 0x10), 0) << 8 | 0x17;
         armCq(0);
-        int idx = post(SendQueues.MLX5_OPCODE_UMR, 9,
-                umrBody(SendQueues.MLX5_UMR_CHECK_NOT_FREE | SendQueues.MLX5_UMR_TRANSLATION_OFFSET_EN, 4, 2, ENABLE_MASK, false, xlt, 64));
+        int idx = post(Umr.MLX5_OPCODE_UMR, 9,
+                umrBody(Umr.MLX5_UMR_CHECK_NOT_FREE | Umr.MLX5_UMR_TRANSLATION_OFFSET_EN, 4, 2, ENABLE_MASK, false, xlt, 64));
         ring();
         int opOwn = awaitCqe(0);
-        assertEquals(SendQueues.MLX5_CQE_REQ, opOwn >>> 4, "a good completion: " + d.hca.sendQueues.inspect());
+        assertEquals(Cqe.MLX5_CQE_REQ, opOwn >>> 4, "a good completion: " + d.hca.sendQueues.inspect());
         assertEquals(idx, (d.get(cqBuf + 0x3c) & 0xff) << 8 | (d.get(cqBuf + 0x3d) & 0xff), "wqe_counter");
-        assertEquals(SendQueues.MLX5_OPCODE_UMR << 24 | qpn, d.be32(cqBuf + 0x38), "opcode and QP");
+        assertEquals(Umr.MLX5_OPCODE_UMR << 24 | qpn, d.be32(cqBuf + 0x38), "opcode and QP");
         Resources.Mkey m = d.hca.firmware.resources.mkeys.get(mkeyIndex);
         assertFalse(m.free, "enabled");
         assertEquals(0x7f00_0000_0000L, m.start);
@@ -193,33 +193,33 @@ class UmrTest {
         for (int i = 0; i < 64; i++) {
             d.put(zx + i, zap[i]);
         }
-        post(SendQueues.MLX5_OPCODE_UMR, 9, umrBody(SendQueues.MLX5_UMR_CHECK_FREE | SendQueues.MLX5_UMR_TRANSLATION_OFFSET_EN,
+        post(Umr.MLX5_OPCODE_UMR, 9, umrBody(Umr.MLX5_UMR_CHECK_FREE | Umr.MLX5_UMR_TRANSLATION_OFFSET_EN,
                 4, 2, 0, false, zx, 64));
         ring();
-        assertEquals(SendQueues.MLX5_CQE_REQ, awaitCqe(1) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_REQ, awaitCqe(1) >>> 4);
         assertTrue(m.mtt.isEmpty(), "zapped: " + m.mtt);
-        assertEquals(1L, d.hca.sendQueues.compEqes, "no event without an arm");
+        assertEquals(1L, d.hca.sendQueues.cqs.compEqes, "no event without an arm");
         // arming with an unpolled CQE behind the consumer index raises the event at once
         armCq(1);
-        for (int i = 0; i < 200 && d.hca.sendQueues.compEqes < 2; i++) {
+        for (int i = 0; i < 200 && d.hca.sendQueues.cqs.compEqes < 2; i++) {
             Thread.sleep(5);
         }
-        assertEquals(2L, d.hca.sendQueues.compEqes, "armed with CQE 1 unpolled");
+        assertEquals(2L, d.hca.sendQueues.cqs.compEqes, "armed with CQE 1 unpolled");
     }
 
     @Test
     void a_wqe_the_device_cannot_execute_completes_in_error_and_later_ones_flush_until_reset() throws Exception {
         armCq(0);
         int bad = post(0x0a, 2, new byte[16]); // a SEND on the UMR QP
-        int next = post(SendQueues.MLX5_OPCODE_UMR, 8, umrBody(SendQueues.MLX5_UMR_INLINE, 0, 0,
-                SendQueues.MLX5_MKEY_MASK_FREE, true, 0, 0));
+        int next = post(Umr.MLX5_OPCODE_UMR, 8, umrBody(Umr.MLX5_UMR_INLINE, 0, 0,
+                Umr.MLX5_MKEY_MASK_FREE, true, 0, 0));
         ring();
         int opOwn = awaitCqe(0);
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, opOwn >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR, d.get(cqBuf + 0x37) & 0xff);
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, opOwn >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_QP_OP_ERR, d.get(cqBuf + 0x37) & 0xff);
         assertEquals(bad, (d.get(cqBuf + 0x3c) & 0xff) << 8 | (d.get(cqBuf + 0x3d) & 0xff));
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, awaitCqe(1) >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_WR_FLUSH_ERR, d.get(cqBuf + 64 + 0x37) & 0xff, "flushed behind the error");
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, awaitCqe(1) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_WR_FLUSH_ERR, d.get(cqBuf + 64 + 0x37) & 0xff, "flushed behind the error");
         assertEquals(next, (d.get(cqBuf + 64 + 0x3c) & 0xff) << 8 | (d.get(cqBuf + 64 + 0x3d) & 0xff));
         // recovery as mlx5r_umr_recover does it: RESET (counters back to 0), then RST → RTS
         ib.ok(ib.qpCmd(MLX5_CMD_OP_2RST_QP, qpn), 0x10);
@@ -229,10 +229,10 @@ class UmrTest {
         posted = 0;
         // an XLT named by a key that is not a bus-address key is refused
         xltLkey = mkeyIndex << 8 | 0x42;
-        post(SendQueues.MLX5_OPCODE_UMR, 9, umrBody(SendQueues.MLX5_UMR_CHECK_NOT_FREE, 4, 0, ENABLE_MASK, false, d.alloc(64, 64), 64));
+        post(Umr.MLX5_OPCODE_UMR, 9, umrBody(Umr.MLX5_UMR_CHECK_NOT_FREE, 4, 0, ENABLE_MASK, false, d.alloc(64, 64), 64));
         ring();
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, awaitCqe(2) >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 128 + 0x37) & 0xff);
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, awaitCqe(2) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 128 + 0x37) & 0xff);
         assertTrue(d.hca.firmware.resources.mkeys.get(mkeyIndex).free, "the key stays as it was");
         ib.ok(ib.qpCmd(MLX5_CMD_OP_2RST_QP, qpn), 0x10);
         for (int op : new int[] {MLX5_CMD_OP_RST2INIT_QP, MLX5_CMD_OP_INIT2RTR_QP, MLX5_CMD_OP_RTR2RTS_QP}) {
@@ -241,11 +241,11 @@ class UmrTest {
         posted = 0;
         // a UMR on a key that does not exist is an error too, not silence
         mkeyIndex += 100;
-        post(SendQueues.MLX5_OPCODE_UMR, 8, umrBody(SendQueues.MLX5_UMR_INLINE, 0, 0, SendQueues.MLX5_MKEY_MASK_FREE, true, 0, 0));
+        post(Umr.MLX5_OPCODE_UMR, 8, umrBody(Umr.MLX5_UMR_INLINE, 0, 0, Umr.MLX5_MKEY_MASK_FREE, true, 0, 0));
         ring();
-        assertEquals(SendQueues.MLX5_CQE_REQ_ERR, awaitCqe(3) >>> 4);
-        assertEquals(SendQueues.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 192 + 0x37) & 0xff);
-        assertEquals(4L, d.hca.sendQueues.cqes);
+        assertEquals(Cqe.MLX5_CQE_REQ_ERR, awaitCqe(3) >>> 4);
+        assertEquals(Cqe.MLX5_CQE_SYNDROME_LOCAL_PROT_ERR, d.get(cqBuf + 192 + 0x37) & 0xff);
+        assertEquals(4L, d.hca.sendQueues.cqs.cqes);
     }
 
     @Test
