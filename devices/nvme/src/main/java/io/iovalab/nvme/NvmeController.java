@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -48,9 +47,12 @@ final class NvmeController implements RegionHandler {
     private volatile long asq;
     private volatile long acq;
     private volatile int intms;
-    private final AtomicIntegerArray sqTailDoorbell;
-    private final AtomicIntegerArray cqHeadDoorbell;
+    final Doorbells doorbells;
+    private final DoorbellPolling polling;
+    /** SQ tail doorbells that came as messages (trap mode; in mmap mode, writes that missed the mapping) */
     private final AtomicLong doorbellWrites = new AtomicLong();
+    /** every doorbell (SQ or CQ) that came as a message */
+    private final AtomicLong trappedDoorbellWrites = new AtomicLong();
     private volatile boolean resetRequested;
 
     // worker state
@@ -74,8 +76,15 @@ final class NvmeController implements RegionHandler {
     private final AdminCommands admin;
     private final IoCommands io;
     final int allocatedIoQueues;
+    private long idleSince;
+    private long parkNanos;
 
     NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads, DeviceTrace trace) {
+        this(config, namespaces, dma, threads, trace, new Doorbells.Trapped(config.maxQueues() + 1));
+    }
+
+    NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads, DeviceTrace trace,
+                   Doorbells doorbells) {
         this.config = config;
         this.namespaces = namespaces;
         this.dmaAccess = dma;
@@ -83,8 +92,8 @@ final class NvmeController implements RegionHandler {
         this.allocatedIoQueues = config.maxQueues();
         this.sqs = new SubmissionQueue[config.maxQueues() + 1];
         this.cqs = new CompletionQueue[config.maxQueues() + 1];
-        this.sqTailDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
-        this.cqHeadDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
+        this.doorbells = doorbells;
+        this.polling = config.polling();
         this.faults = new NvmeFaults(config.maxQueues());
         this.interruptDue = new long[config.maxQueues() + 1];
         this.trace = trace;
@@ -171,16 +180,28 @@ final class NvmeController implements RegionHandler {
     private void doorbell(int off, int value) {
         int idx = (off - DOORBELLS) / 4;
         int qid = idx / 2;
-        if ((off & 3) != 0 || qid >= sqTailDoorbell.length()) {
+        if ((off & 3) != 0 || qid >= sqs.length) {
             return;
         }
-        if ((idx & 1) == 0) {
-            sqTailDoorbell.set(qid, value & 0xffff);
-            doorbellWrites.incrementAndGet();
-        } else {
-            cqHeadDoorbell.set(qid, value & 0xffff);
+        doorbells.store(qid, (idx & 1) != 0, value);
+        countTrapped(idx);
+        wake();
+    }
+
+    /** A doorbell written by message into the mmapped page (QEMU could not map it): already stored, just wake. */
+    @Override
+    public void mmapAreaWritten(long offset, int width, long value) {
+        if (offset >= DOORBELLS && offset < DOORBELLS + 8L * sqs.length) {
+            countTrapped((int) (offset - DOORBELLS) / 4);
         }
         wake();
+    }
+
+    private void countTrapped(int idx) {
+        trappedDoorbellWrites.incrementAndGet();
+        if ((idx & 1) == 0) {
+            doorbellWrites.incrementAndGet();
+        }
     }
 
     /** CC, CSTS and INTMS as the host would read them, for inspection. */
@@ -190,6 +211,15 @@ final class NvmeController implements RegionHandler {
 
     long doorbellWrites() {
         return doorbellWrites.get();
+    }
+
+    long trappedDoorbellWrites() {
+        return trappedDoorbellWrites.get();
+    }
+
+    /** The worker thread, for a benchmark that measures its CPU time. */
+    Thread worker() {
+        return worker;
     }
 
     private void wake() {
@@ -226,13 +256,37 @@ final class NvmeController implements RegionHandler {
                 releaseDue();
             }
             boolean busy = live && processQueues();
-            if (!busy) {
-                if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
-                    continue; // the host moved a tail while we armed: more work
-                }
-                LockSupport.parkNanos(this, sleepNanos());
+            if (busy) {
+                idleSince = 0;
+                continue;
             }
+            boolean polled = doorbells.mode() == Doorbells.Mode.MMAP && live;
+            if (polled && spinning()) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
+                continue; // the host moved a tail while we armed: more work
+            }
+            LockSupport.parkNanos(this, polled ? Math.min(sleepNanos(), nextPark()) : sleepNanos());
         }
+    }
+
+    /** True while the worker is still in the spin part of an idle period (mmapped doorbells). */
+    private boolean spinning() {
+        long now = System.nanoTime();
+        if (idleSince == 0) {
+            idleSince = now;
+            parkNanos = polling.minParkNanos();
+        }
+        return now - idleSince < polling.spinNanos();
+    }
+
+    /** The next park of an idle period: doubling, so a long idle costs few wake-ups. */
+    private long nextPark() {
+        long p = parkNanos;
+        parkNanos = Math.min(parkNanos * 2, polling.maxParkNanos());
+        return p;
     }
 
     private void applyCc(int c) {
@@ -280,10 +334,7 @@ final class NvmeController implements RegionHandler {
         java.util.Arrays.fill(interruptDue, 0);
         java.util.Arrays.fill(sqs, null);
         java.util.Arrays.fill(cqs, null);
-        for (int i = 0; i < sqTailDoorbell.length(); i++) {
-            sqTailDoorbell.set(i, 0);
-            cqHeadDoorbell.set(i, 0);
-        }
+        doorbells.clear();
         pendingAers.clear();
         dbbufShadow = 0;
         dbbufEventIdx = 0;
@@ -537,10 +588,10 @@ final class NvmeController implements RegionHandler {
                 ring.end();
             } catch (DmaFault f) {
                 stats.faults++;
-                sq.tail = sqTailDoorbell.get(sq.qid);
+                sq.tail = doorbells.sqTail(sq.qid);
             }
         } else {
-            sq.tail = sqTailDoorbell.get(sq.qid);
+            sq.tail = doorbells.sqTail(sq.qid);
         }
         if (sq.tail >= sq.size) {
             sq.tail = sq.head; // a doorbell past the queue: ignored (Invalid Doorbell Write Value)
@@ -556,10 +607,10 @@ final class NvmeController implements RegionHandler {
                 h = ring.readInt(dbbufShadow + 8L * cq.qid + 4) & 0xffff;
                 ring.end();
             } catch (DmaFault f) {
-                h = cqHeadDoorbell.get(cq.qid);
+                h = doorbells.cqHead(cq.qid);
             }
         } else {
-            h = cqHeadDoorbell.get(cq.qid);
+            h = doorbells.cqHead(cq.qid);
         }
         if (h < cq.size) {
             cq.head = h;
