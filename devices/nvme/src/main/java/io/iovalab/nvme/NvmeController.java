@@ -445,16 +445,18 @@ final class NvmeController implements RegionHandler {
 
     /** Posts held completions whose delay has run out (their SQ must still be the one they came from). */
     private void releaseDue() {
-        for (HeldCompletions.Held h : held.takeDue(System.nanoTime())) {
-            SubmissionQueue sq = sqs[h.sq().qid];
-            if (sq != h.sq()) {
-                continue; // the SQ was deleted meanwhile: the command went with it
+        if (!held.isEmpty()) { // the common case, checked first: takeDue allocates
+            for (HeldCompletions.Held h : held.takeDue(System.nanoTime())) {
+                SubmissionQueue sq = sqs[h.sq().qid];
+                if (sq != h.sq()) {
+                    continue; // the SQ was deleted meanwhile: the command went with it
+                }
+                if (sq.cq.full()) {
+                    held.add(h); // no room until the host consumes; retried on the next pass
+                    continue;
+                }
+                post(sq.cq, sq, h.cid(), h.status(), h.dw0());
             }
-            if (sq.cq.full()) {
-                held.add(h); // no room until the host consumes; retried on the next pass
-                continue;
-            }
-            post(sq.cq, sq, h.cid(), h.status(), h.dw0());
         }
         long now = System.nanoTime();
         for (int q = 0; q < interruptDue.length; q++) {
