@@ -37,9 +37,13 @@ final class NvmeDevice implements Device {
         if (doorbellPage != null) {
             bar0 = bar0.withMmap(doorbellPage, List.of(new MmapArea(NvmeRegs.DOORBELLS, 0x1000)));
         }
+        // QEMU without KVM's resamplefd (TCG) unmaps a device's BARs on each INTx it delivers and
+        // maps them again only when INTx is disabled: doorbells would turn into messages during
+        // the driver's INTx phase. Without an INTx pin the driver goes to MSI-X from the start.
+        int intxPin = doorbellPage != null ? 0 : 1;
         this.function = PciFunction.builder()
                 .vendorId(Identify.VENDOR).deviceId(DEVICE_ID).subsystem(Identify.VENDOR, DEVICE_ID)
-                .classCode(0x01, 0x08, 0x02).revision(2).interruptPin(1)
+                .classCode(0x01, 0x08, 0x02).revision(2).interruptPin(intxPin)
                 .bar(0, bar0)
                 .bar(4, Bar.memory32(16384, RegionHandler.NONE))
                 .powerManagement()
