@@ -71,6 +71,7 @@ final class NvmeController implements RegionHandler {
     final long[] interruptDue;
     final DeviceTrace trace;
     final Features features;
+    final InterruptCoalescing coalescing;
     private final MemorySegment sqeBuf = Arena.ofAuto().allocate(Sqe.SIZE, 8);
     private final Sqe sqe = new Sqe(sqeBuf);
     private final AdminCommands admin;
@@ -100,6 +101,7 @@ final class NvmeController implements RegionHandler {
         // CAP: MQES, CQR (contiguous queues required), TO = 10 s, DSTRD 0, CSS = NVM, MPSMIN = MPSMAX = 4 KiB
         this.cap = (config.mqes() - 1) | 1L << 16 | 20L << 24 | 1L << 37;
         this.features = new Features(config);
+        this.coalescing = new InterruptCoalescing(config.maxQueues() + 1, config.vectors());
         this.admin = new AdminCommands(this);
         this.io = new IoCommands(this);
     }
@@ -339,6 +341,7 @@ final class NvmeController implements RegionHandler {
         dbbufShadow = 0;
         dbbufEventIdx = 0;
         features.reset();
+        coalescing.reset();
         csts = 0;
         ccApplied = cc & ~CC_EN;
     }
@@ -380,13 +383,26 @@ final class NvmeController implements RegionHandler {
                 }
             }
         }
+        raisePending();
+        return did;
+    }
+
+    /** Raises each CQ's pending interrupt unless coalescing holds it a little longer. */
+    private void raisePending() {
+        long now = 0;
         for (CompletionQueue cq : cqs) {
             if (cq != null && cq.interruptPending) {
+                if (now == 0) {
+                    now = System.nanoTime();
+                }
+                if (!coalescing.due(cq, now)) {
+                    continue;
+                }
                 cq.interruptPending = false;
+                coalescing.raised(cq);
                 raise(cq);
             }
         }
-        return did;
     }
 
     private void execute(SubmissionQueue sq) {
@@ -482,6 +498,11 @@ final class NvmeController implements RegionHandler {
                 sleep = Math.min(sleep, Math.max(0, due - now));
             }
         }
+        for (CompletionQueue cq : cqs) {
+            if (cq != null && cq.interruptPending) {
+                sleep = Math.min(sleep, coalescing.untilDue(cq, now));
+            }
+        }
         return Math.max(sleep, 1);
     }
 
@@ -519,6 +540,7 @@ final class NvmeController implements RegionHandler {
         }
         if (cq.interruptsEnabled) {
             cq.interruptPending = true;
+            coalescing.posted(cq);
         }
     }
 
