@@ -14,7 +14,9 @@ out=$(mktemp); trap 'rm -f "$out"' EXIT
   io.iovalab.bench.nvme.GuestFioBench "${1:-20}" "${2:-intel-iommu}" | tee "$out" >&2
 python3 - "$out" <<'PY'
 import sys
-lines = [dict(kv.split("=", 1) for kv in l.split()) for l in open(sys.argv[1]) if "=" in l]
+# only the bench's own key=value lines (the guest's progress may share stdout)
+lines = [dict(kv.split("=", 1) for kv in l.split()) for l in open(sys.argv[1])
+         if l.split() and all("=" in kv for kv in l.split())]
 head = next(l for l in lines if "accel" in l)
 res = {(l["workload"], l["device"]): l for l in lines if "workload" in l}
 print("B1: guest fio, accelerator %s, kernel %s, topology %s, %s s per run, null backends"

@@ -67,7 +67,7 @@ public final class GuestFioBench {
                 }
             }
             Map<String, Object> m = mmap.device().inspect();
-            System.out.printf("iovalab-mmap trappedDoorbellWrites=%s commands=%s errors=%s%n", m.get("trappedDoorbellWrites"),
+            System.out.printf("device=iovalab-mmap trappedDoorbellWrites=%s commands=%s errors=%s%n", m.get("trappedDoorbellWrites"),
                     m.get("commands"), m.get("errors"));
         }
     }
