@@ -2,7 +2,7 @@
 # B1 (issue 11): guest fio on three NVMe controllers in the same guest (same kernel, same vIOMMU,
 # same accelerator): QEMU's built-in nvme (reference), iovalab with mmapped doorbells, iovalab
 # with trapped doorbells; null backends everywhere. 4 KiB randread QD32 and 128 KiB seqread QD32.
-# Usage: bench/nvme-guest.sh [SECONDS=20] [TOPOLOGY=intel-iommu]
+# Usage: bench/nvme-guest.sh [SECONDS=20] [TOPOLOGY=intel-iommu] [MMAP_KEYS, e.g. spin=0,poll=100]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/.mvn/wrapper/bootstrap.sh"
@@ -11,7 +11,7 @@ iovalab_find_java
 cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" \
-  io.iovalab.bench.nvme.GuestFioBench "${1:-20}" "${2:-intel-iommu}" | tee "$out" >&2
+  io.iovalab.bench.nvme.GuestFioBench "${1:-20}" "${2:-intel-iommu}" "${3:-}" | tee "$out" >&2
 python3 - "$out" <<'PY'
 import sys
 # only the bench's own key=value lines (the guest's progress may share stdout)
@@ -19,8 +19,8 @@ lines = [dict(kv.split("=", 1) for kv in l.split()) for l in open(sys.argv[1])
          if l.split() and all("=" in kv for kv in l.split())]
 head = next(l for l in lines if "accel" in l)
 res = {(l["workload"], l["device"]): l for l in lines if "workload" in l}
-print("B1: guest fio, accelerator %s, kernel %s, topology %s, %s s per run, null backends"
-      % (head["accel"].upper(), head["kernel"], head["topology"], head["seconds"]))
+print("B1: guest fio, accelerator %s, kernel %s, topology %s, %s s per run, null backends, mmap device keys: %s"
+      % (head["accel"].upper(), head["kernel"], head["topology"], head["seconds"], head.get("mmapKeys", "-")))
 print("%-22s %-8s %12s %14s %14s %11s %11s" % ("workload", "", "QEMU nvme", "iovalab mmap", "iovalab trap", "mmap/QEMU", "trap/QEMU"))
 for w in dict.fromkeys(k[0] for k in res):
     q, m, t = res[(w, "qemu-nvme")], res[(w, "iovalab-mmap")], res[(w, "iovalab-trap")]

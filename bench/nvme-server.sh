@@ -51,9 +51,9 @@ def top(es):
         k = "%s.%s" % (m.get("type", {}).get("name", "?"), m.get("name", "?"))
         frames[k] = frames.get(k, 0) + e["values"].get("weight", 0)
     return sorted(frames.items(), key=lambda kv: -kv[1])[:5]
-print("JFR (mmap, %s commands incl. warm-up): %d allocation samples on the worker thread, %d on all server threads"
+print("JFR (mmap, %s commands incl. warm-up): %d allocation samples on the worker thread, %d on all server threads; the worker's top sites:"
       % (jfrrun["commands"], len(worker), len(server)))
-for k, w in top(server):
+for k, w in top(worker):
     print("  %-70s %12d bytes (sampled weight)" % (k, w))
 print("JFR run: worker bytes/command %s, commands/s %s" % (jfrrun["workerBytesPerCmd"], jfrrun["iops"]))
 print("target: >= 1.5e6 commands/s on one server core (mmap); measured %.2fe6" % (float(mmap["perServerCore"]) / 1e6))

@@ -23,7 +23,7 @@ import java.util.Map;
  * the same for all. fio runs on one device at a time. Prints {@code key=value} lines for
  * {@code bench/nvme-guest.sh}.
  *
- * <p>Arguments: {@code seconds [topology]}.
+ * <p>Arguments: {@code seconds [topology [extra nvme keys for the mmap device, e.g. spin=0,poll=100]]}.
  */
 public final class GuestFioBench {
     record Workload(String name, String rw, String bs, int qd) {
@@ -36,12 +36,13 @@ public final class GuestFioBench {
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         String topology = args.length > 1 ? args[1] : "intel-iommu";
+        String mmapKeys = args.length > 2 && !args[2].isEmpty() ? "," + args[2] : "";
         Path dir = Files.createTempDirectory("iovalab-b1");
         Map<String, String> serials = new LinkedHashMap<>();
         serials.put("qemu-nvme", "B1QEMUNVME");
         serials.put("iovalab-mmap", "B1IOVAMMAP");
         serials.put("iovalab-trap", "B1IOVATRAP");
-        try (VfioUserServer mmap = start(dir, "mmap", serials.get("iovalab-mmap"));
+        try (VfioUserServer mmap = start(dir, "mmap", serials.get("iovalab-mmap") + mmapKeys);
              VfioUserServer trap = start(dir, "trap", serials.get("iovalab-trap"));
              GuestSession g = Guest.builder().topology(topology).workDir(dir.resolve("guest")).memoryMiB(1536)
                      .vfioUser(mmap.options().socket()).vfioUser(trap.options().socket())
@@ -52,7 +53,7 @@ public final class GuestFioBench {
             g.waitFor("test $(ls /sys/class/nvme | wc -l) -ge 3 && test -b /dev/nvme2n1", Duration.ofSeconds(120),
                     "three nvme controllers");
             System.out.println("accel=" + Accel.AUTO.resolve().qemuName() + " topology=" + topology + " kernel="
-                    + g.kernelRelease() + " seconds=" + seconds);
+                    + g.kernelRelease() + " seconds=" + seconds + " mmapKeys=" + (mmapKeys.isEmpty() ? "-" : mmapKeys.substring(1)));
             for (Workload w : WORKLOADS) {
                 for (Map.Entry<String, String> dev : serials.entrySet()) {
                     String node = node(g, dev.getValue());
@@ -72,6 +73,7 @@ public final class GuestFioBench {
         }
     }
 
+    /** {@code serial} may carry more keys after it ({@code SERIAL,spin=0}). */
     private static VfioUserServer start(Path dir, String doorbells, String serial) throws Exception {
         Path socket = dir.resolve(doorbells + ".sock");
         DeviceConfig c = DeviceConfig.parse("nvme:backend=null,size=1G,queues=2,doorbells=" + doorbells + ",serial=" + serial);
