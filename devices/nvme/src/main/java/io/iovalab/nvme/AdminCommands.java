@@ -147,8 +147,14 @@ final class AdminCommands {
             case Features.TEMPERATURE_THRESHOLD -> ((e.dw(11) >>> 20) & 3) == 1 ? f.underTemp : f.overTemp;
             case Features.VOLATILE_WRITE_CACHE -> f.volatileWriteCache ? 1 : 0;
             case Features.NUMBER_OF_QUEUES -> f.numberOfQueues;
-            case Features.INTERRUPT_COALESCING -> f.coalescing;
-            case Features.INTERRUPT_VECTOR_CONFIGURATION -> e.dw(11) & 0xffff;
+            case Features.INTERRUPT_COALESCING -> c.coalescing.setting();
+            case Features.INTERRUPT_VECTOR_CONFIGURATION -> {
+                int iv = e.dw(11) & 0xffff;
+                if (iv >= c.config.vectors()) {
+                    throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "interrupt vector " + iv);
+                }
+                yield iv | (c.coalescing.vectorDisabled(iv) ? 1 << 16 : 0);
+            }
             case Features.WRITE_ATOMICITY -> f.writeAtomicity;
             case Features.ASYNC_EVENT_CONFIGURATION -> f.asyncEventConfig;
             case Features.TIMESTAMP -> {
@@ -195,8 +201,15 @@ final class AdminCommands {
                 f.numberOfQueues = Math.min(v & 0xffff, n) | Math.min(v >>> 16, n) << 16;
                 return f.numberOfQueues;
             }
-            case Features.INTERRUPT_COALESCING -> f.coalescing = v & 0xffff;
+            case Features.INTERRUPT_COALESCING -> c.coalescing.set(v);
             case Features.INTERRUPT_VECTOR_CONFIGURATION -> {
+                if ((v & 0xffff) == 0 && (v & 1 << 16) != 0) {
+                    // the admin CQ's vector is never coalesced, so CD is not settable there
+                    throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "CD on interrupt vector 0");
+                }
+                if (!c.coalescing.setVectorDisabled(v & 0xffff, (v & 1 << 16) != 0)) {
+                    throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "interrupt vector " + (v & 0xffff));
+                }
             }
             case Features.WRITE_ATOMICITY -> f.writeAtomicity = v & 1;
             case Features.ASYNC_EVENT_CONFIGURATION -> f.asyncEventConfig = v;
@@ -230,6 +243,7 @@ final class AdminCommands {
         if ((e.prp1() & 0xfff) != 0) {
             throw new NvmeError(Status.INVALID_PRP_OFFSET | Status.DNR, "CQ base not page aligned");
         }
+        c.coalescing.forget(qid);
         c.cqs[qid] = new CompletionQueue(qid, e.prp1(), size, (flags & 2) != 0, iv);
         return 0;
     }

@@ -1,5 +1,7 @@
 package io.iovalab.nvme;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /** The guest buffer of a command as (IOVA, length) pieces; bit-bucket pieces have no address. */
@@ -9,6 +11,8 @@ final class DataList {
     boolean[] bucket = new boolean[32];
     int size;
     long total;
+    /** One PRP list page as read from the guest; the walk's scratch, reused by every command. */
+    final MemorySegment listPage = Arena.ofAuto().allocate(DataPointer.PAGE, 8);
 
     void clear() {
         size = 0;

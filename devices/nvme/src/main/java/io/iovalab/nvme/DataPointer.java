@@ -16,6 +16,9 @@ final class DataPointer {
     private static final int SGL_SEGMENT = 2;
     private static final int SGL_LAST_SEGMENT = 3;
 
+    private static final java.lang.foreign.ValueLayout.OfLong LE_LONG =
+            java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
     private DataPointer() {
     }
 
@@ -45,11 +48,15 @@ final class DataPointer {
         int budget = (int) (len / PAGE) + 2 + (int) (len / (PAGE * 511L)) + 2;
         while (left > 0) {
             int entriesInPage = (int) ((PAGE - (list & (PAGE - 1))) / 8);
+            // the entries this list page holds for us (the last may chain), fetched in one access:
+            // one translation instead of one per entry
+            int count = (int) Math.min(entriesInPage, (left + PAGE - 1) / PAGE);
+            dma.readDescriptors(list, out.listPage, 0, 8L * count);
             for (int i = 0; i < entriesInPage && left > 0; i++) {
                 if (--budget < 0) {
                     throw new NvmeError(Status.INVALID_PRP_OFFSET, "PRP list longer than the transfer");
                 }
-                long entry = dma.readLong(list + 8L * i);
+                long entry = out.listPage.get(LE_LONG, 8L * i);
                 if (i == entriesInPage - 1 && left > PAGE) {
                     if ((entry & 7) != 0) {
                         throw new NvmeError(Status.INVALID_PRP_OFFSET, "chained PRP list pointer not qword aligned");

@@ -21,7 +21,6 @@ final class Features {
     int underTemp;
     boolean volatileWriteCache;
     int numberOfQueues;
-    int coalescing;
     int asyncEventConfig;
     long timestampMillis;
     long timestampSetAt;
@@ -40,7 +39,6 @@ final class Features {
         volatileWriteCache = true;
         int n = config.maxQueues() - 1;
         numberOfQueues = n | n << 16;
-        coalescing = 0;
         asyncEventConfig = 0;
         timestampMillis = 0;
         timestampSetAt = 0;

@@ -31,6 +31,11 @@ final class HeldCompletions {
         return null;
     }
 
+    /** Whether anything is held: the worker asks before {@link #takeDue}, which allocates. */
+    synchronized boolean isEmpty() {
+        return held.isEmpty();
+    }
+
     /** Removes and returns those due at {@code now}, earliest first. */
     synchronized List<Held> takeDue(long now) {
         List<Held> due = new ArrayList<>();
@@ -46,7 +51,8 @@ final class HeldCompletions {
     /** The earliest due time, or {@link Long#MAX_VALUE} if nothing will post by itself. */
     synchronized long nextDue() {
         long next = Long.MAX_VALUE;
-        for (Held h : held) {
+        for (int i = 0; i < held.size(); i++) { // indexed: called by every idle pass of the worker
+            Held h = held.get(i);
             if (h.dueNanos() != Long.MAX_VALUE && (next == Long.MAX_VALUE || h.dueNanos() - next < 0)) {
                 next = h.dueNanos();
             }

@@ -16,6 +16,8 @@ final class IoCommands {
     private final NvmeController c;
     private final DataList list = new DataList();
     private final MemorySegment ranges;
+    private long rangeOffset;
+    private long rangeLength;
 
     IoCommands(NvmeController c) {
         this.c = c;
@@ -46,8 +48,8 @@ final class IoCommands {
                 yield 0;
             }
             case Opcodes.WRITE_ZEROES -> {
-                long[] r = range(e, ns);
-                ns.backend.zero(r[0], r[1]);
+                range(e, ns);
+                ns.backend.zero(rangeOffset, rangeLength);
                 if ((e.dw(12) & FUA) != 0) {
                     ns.backend.flush();
                 }
@@ -63,7 +65,9 @@ final class IoCommands {
         if (nsid == -1) {
             return c.namespaces.getFirst(); // only Flush may use the broadcast id; others fail on the range check
         }
-        for (Namespace ns : c.namespaces) {
+        // indexed: an iterator per command is garbage on the hot path
+        for (int i = 0; i < c.namespaces.size(); i++) {
+            Namespace ns = c.namespaces.get(i);
             if (ns.nsid == nsid) {
                 return ns;
             }
@@ -71,14 +75,18 @@ final class IoCommands {
         throw new NvmeError(Status.INVALID_NAMESPACE | Status.DNR, "namespace " + nsid);
     }
 
-    /** Byte offset and length of the command's LBA range, checked against the namespace and MDTS. */
-    private long[] range(Sqe e, Namespace ns) throws NvmeError {
+    /**
+     * Checks the command's LBA range against the namespace and leaves its byte offset and length
+     * in {@link #rangeOffset} / {@link #rangeLength} (fields, not an array: no garbage per command).
+     */
+    private void range(Sqe e, Namespace ns) throws NvmeError {
         long slba = e.slba();
         long nlb = (e.dw(12) & 0xffff) + 1L;
         if (slba < 0 || slba + nlb > ns.blocks()) {
             throw new NvmeError(Status.LBA_OUT_OF_RANGE | Status.DNR, "LBA " + slba + "+" + nlb + " beyond " + ns.blocks());
         }
-        return new long[] {slba << ns.lbaShift(), nlb << ns.lbaShift()};
+        rangeOffset = slba << ns.lbaShift();
+        rangeLength = nlb << ns.lbaShift();
     }
 
     private void dataList(Sqe e, long len, boolean read) throws NvmeError, DmaFault {
@@ -106,14 +114,14 @@ final class IoCommands {
     }
 
     private void transfer(Sqe e, Namespace ns, boolean read) throws NvmeError, DmaFault, IOException {
-        long[] r = range(e, ns);
+        range(e, ns);
         media(e, ns, !read);
         long maxBytes = 4096L << c.config.mdts();
-        if (r[1] > maxBytes) {
-            throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "transfer of " + r[1] + " bytes above MDTS");
+        if (rangeLength > maxBytes) {
+            throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "transfer of " + rangeLength + " bytes above MDTS");
         }
-        dataList(e, r[1], read);
-        long off = r[0];
+        dataList(e, rangeLength, read);
+        long off = rangeOffset;
         for (int i = 0; i < list.size; i++) {
             long n = list.length[i];
             if (!list.bucket[i]) {
@@ -127,10 +135,10 @@ final class IoCommands {
         }
         if (read) {
             c.stats.reads++;
-            c.stats.bytesRead += r[1];
+            c.stats.bytesRead += rangeLength;
         } else {
             c.stats.writes++;
-            c.stats.bytesWritten += r[1];
+            c.stats.bytesWritten += rangeLength;
         }
     }
 
@@ -159,20 +167,20 @@ final class IoCommands {
     }
 
     private long compare(Sqe e, Namespace ns) throws NvmeError, DmaFault, IOException {
-        long[] r = range(e, ns);
+        range(e, ns);
         media(e, ns, false);
-        if (r[1] > (4096L << c.config.mdts())) {
+        if (rangeLength > (4096L << c.config.mdts())) {
             throw new NvmeError(Status.INVALID_FIELD | Status.DNR, "transfer above MDTS");
         }
-        dataList(e, r[1], false);
-        byte[] host = new byte[(int) r[1]];
+        dataList(e, rangeLength, false);
+        byte[] host = new byte[(int) rangeLength];
         int off = 0;
         for (int i = 0; i < list.size; i++) {
             c.data.read(list.iova[i], host, off, (int) list.length[i]);
             off += (int) list.length[i];
         }
         byte[] media = new byte[host.length];
-        ns.backend.read(r[0], media, media.length);
+        ns.backend.read(rangeOffset, media, media.length);
         if (!Arrays.equals(host, media)) {
             throw new NvmeError(Status.COMPARE_FAILURE, "data differs");
         }

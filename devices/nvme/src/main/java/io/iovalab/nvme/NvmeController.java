@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -48,9 +47,12 @@ final class NvmeController implements RegionHandler {
     private volatile long asq;
     private volatile long acq;
     private volatile int intms;
-    private final AtomicIntegerArray sqTailDoorbell;
-    private final AtomicIntegerArray cqHeadDoorbell;
+    final Doorbells doorbells;
+    private final DoorbellPolling polling;
+    /** SQ tail doorbells that came as messages (trap mode; in mmap mode, writes that missed the mapping) */
     private final AtomicLong doorbellWrites = new AtomicLong();
+    /** every doorbell (SQ or CQ) that came as a message */
+    private final AtomicLong trappedDoorbellWrites = new AtomicLong();
     private volatile boolean resetRequested;
 
     // worker state
@@ -69,13 +71,21 @@ final class NvmeController implements RegionHandler {
     final long[] interruptDue;
     final DeviceTrace trace;
     final Features features;
+    final InterruptCoalescing coalescing;
     private final MemorySegment sqeBuf = Arena.ofAuto().allocate(Sqe.SIZE, 8);
     private final Sqe sqe = new Sqe(sqeBuf);
     private final AdminCommands admin;
     private final IoCommands io;
     final int allocatedIoQueues;
+    private long idleSince;
+    private long parkNanos;
 
     NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads, DeviceTrace trace) {
+        this(config, namespaces, dma, threads, trace, new Doorbells.Trapped(config.maxQueues() + 1));
+    }
+
+    NvmeController(NvmeConfig config, List<Namespace> namespaces, DmaAccess dma, ThreadFactory threads, DeviceTrace trace,
+                   Doorbells doorbells) {
         this.config = config;
         this.namespaces = namespaces;
         this.dmaAccess = dma;
@@ -83,14 +93,15 @@ final class NvmeController implements RegionHandler {
         this.allocatedIoQueues = config.maxQueues();
         this.sqs = new SubmissionQueue[config.maxQueues() + 1];
         this.cqs = new CompletionQueue[config.maxQueues() + 1];
-        this.sqTailDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
-        this.cqHeadDoorbell = new AtomicIntegerArray(config.maxQueues() + 1);
+        this.doorbells = doorbells;
+        this.polling = config.polling();
         this.faults = new NvmeFaults(config.maxQueues());
         this.interruptDue = new long[config.maxQueues() + 1];
         this.trace = trace;
         // CAP: MQES, CQR (contiguous queues required), TO = 10 s, DSTRD 0, CSS = NVM, MPSMIN = MPSMAX = 4 KiB
         this.cap = (config.mqes() - 1) | 1L << 16 | 20L << 24 | 1L << 37;
         this.features = new Features(config);
+        this.coalescing = new InterruptCoalescing(config.maxQueues() + 1, config.vectors());
         this.admin = new AdminCommands(this);
         this.io = new IoCommands(this);
     }
@@ -171,16 +182,28 @@ final class NvmeController implements RegionHandler {
     private void doorbell(int off, int value) {
         int idx = (off - DOORBELLS) / 4;
         int qid = idx / 2;
-        if ((off & 3) != 0 || qid >= sqTailDoorbell.length()) {
+        if ((off & 3) != 0 || qid >= sqs.length) {
             return;
         }
-        if ((idx & 1) == 0) {
-            sqTailDoorbell.set(qid, value & 0xffff);
-            doorbellWrites.incrementAndGet();
-        } else {
-            cqHeadDoorbell.set(qid, value & 0xffff);
+        doorbells.store(qid, (idx & 1) != 0, value);
+        countTrapped(idx);
+        wake();
+    }
+
+    /** A doorbell written by message into the mmapped page (QEMU could not map it): already stored, just wake. */
+    @Override
+    public void mmapAreaWritten(long offset, int width, long value) {
+        if (offset >= DOORBELLS && offset < DOORBELLS + 8L * sqs.length) {
+            countTrapped((int) (offset - DOORBELLS) / 4);
         }
         wake();
+    }
+
+    private void countTrapped(int idx) {
+        trappedDoorbellWrites.incrementAndGet();
+        if ((idx & 1) == 0) {
+            doorbellWrites.incrementAndGet();
+        }
     }
 
     /** CC, CSTS and INTMS as the host would read them, for inspection. */
@@ -190,6 +213,15 @@ final class NvmeController implements RegionHandler {
 
     long doorbellWrites() {
         return doorbellWrites.get();
+    }
+
+    long trappedDoorbellWrites() {
+        return trappedDoorbellWrites.get();
+    }
+
+    /** The worker thread, for a benchmark that measures its CPU time. */
+    Thread worker() {
+        return worker;
     }
 
     private void wake() {
@@ -226,13 +258,37 @@ final class NvmeController implements RegionHandler {
                 releaseDue();
             }
             boolean busy = live && processQueues();
-            if (!busy) {
-                if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
-                    continue; // the host moved a tail while we armed: more work
-                }
-                LockSupport.parkNanos(this, sleepNanos());
+            if (busy) {
+                idleSince = 0;
+                continue;
             }
+            boolean polled = doorbells.mode() == Doorbells.Mode.MMAP && live;
+            if (polled && spinning()) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
+                continue; // the host moved a tail while we armed: more work
+            }
+            LockSupport.parkNanos(this, polled ? Math.min(sleepNanos(), nextPark()) : sleepNanos());
         }
+    }
+
+    /** True while the worker is still in the spin part of an idle period (mmapped doorbells). */
+    private boolean spinning() {
+        long now = System.nanoTime();
+        if (idleSince == 0) {
+            idleSince = now;
+            parkNanos = polling.minParkNanos();
+        }
+        return now - idleSince < polling.spinNanos();
+    }
+
+    /** The next park of an idle period: doubling, so a long idle costs few wake-ups. */
+    private long nextPark() {
+        long p = parkNanos;
+        parkNanos = Math.min(parkNanos * 2, polling.maxParkNanos());
+        return p;
     }
 
     private void applyCc(int c) {
@@ -280,14 +336,12 @@ final class NvmeController implements RegionHandler {
         java.util.Arrays.fill(interruptDue, 0);
         java.util.Arrays.fill(sqs, null);
         java.util.Arrays.fill(cqs, null);
-        for (int i = 0; i < sqTailDoorbell.length(); i++) {
-            sqTailDoorbell.set(i, 0);
-            cqHeadDoorbell.set(i, 0);
-        }
+        doorbells.clear();
         pendingAers.clear();
         dbbufShadow = 0;
         dbbufEventIdx = 0;
         features.reset();
+        coalescing.reset();
         csts = 0;
         ccApplied = cc & ~CC_EN;
     }
@@ -329,13 +383,26 @@ final class NvmeController implements RegionHandler {
                 }
             }
         }
+        raisePending();
+        return did;
+    }
+
+    /** Raises each CQ's pending interrupt unless coalescing holds it a little longer. */
+    private void raisePending() {
+        long now = 0;
         for (CompletionQueue cq : cqs) {
             if (cq != null && cq.interruptPending) {
+                if (now == 0) {
+                    now = System.nanoTime();
+                }
+                if (!coalescing.due(cq, now)) {
+                    continue;
+                }
                 cq.interruptPending = false;
+                coalescing.raised(cq);
                 raise(cq);
             }
         }
-        return did;
     }
 
     private void execute(SubmissionQueue sq) {
@@ -394,16 +461,18 @@ final class NvmeController implements RegionHandler {
 
     /** Posts held completions whose delay has run out (their SQ must still be the one they came from). */
     private void releaseDue() {
-        for (HeldCompletions.Held h : held.takeDue(System.nanoTime())) {
-            SubmissionQueue sq = sqs[h.sq().qid];
-            if (sq != h.sq()) {
-                continue; // the SQ was deleted meanwhile: the command went with it
+        if (!held.isEmpty()) { // the common case, checked first: takeDue allocates
+            for (HeldCompletions.Held h : held.takeDue(System.nanoTime())) {
+                SubmissionQueue sq = sqs[h.sq().qid];
+                if (sq != h.sq()) {
+                    continue; // the SQ was deleted meanwhile: the command went with it
+                }
+                if (sq.cq.full()) {
+                    held.add(h); // no room until the host consumes; retried on the next pass
+                    continue;
+                }
+                post(sq.cq, sq, h.cid(), h.status(), h.dw0());
             }
-            if (sq.cq.full()) {
-                held.add(h); // no room until the host consumes; retried on the next pass
-                continue;
-            }
-            post(sq.cq, sq, h.cid(), h.status(), h.dw0());
         }
         long now = System.nanoTime();
         for (int q = 0; q < interruptDue.length; q++) {
@@ -427,6 +496,11 @@ final class NvmeController implements RegionHandler {
         for (long due : interruptDue) {
             if (due != 0) {
                 sleep = Math.min(sleep, Math.max(0, due - now));
+            }
+        }
+        for (CompletionQueue cq : cqs) {
+            if (cq != null && cq.interruptPending) {
+                sleep = Math.min(sleep, coalescing.untilDue(cq, now));
             }
         }
         return Math.max(sleep, 1);
@@ -466,6 +540,7 @@ final class NvmeController implements RegionHandler {
         }
         if (cq.interruptsEnabled) {
             cq.interruptPending = true;
+            coalescing.posted(cq);
         }
     }
 
@@ -537,10 +612,10 @@ final class NvmeController implements RegionHandler {
                 ring.end();
             } catch (DmaFault f) {
                 stats.faults++;
-                sq.tail = sqTailDoorbell.get(sq.qid);
+                sq.tail = doorbells.sqTail(sq.qid);
             }
         } else {
-            sq.tail = sqTailDoorbell.get(sq.qid);
+            sq.tail = doorbells.sqTail(sq.qid);
         }
         if (sq.tail >= sq.size) {
             sq.tail = sq.head; // a doorbell past the queue: ignored (Invalid Doorbell Write Value)
@@ -556,10 +631,10 @@ final class NvmeController implements RegionHandler {
                 h = ring.readInt(dbbufShadow + 8L * cq.qid + 4) & 0xffff;
                 ring.end();
             } catch (DmaFault f) {
-                h = cqHeadDoorbell.get(cq.qid);
+                h = doorbells.cqHead(cq.qid);
             }
         } else {
-            h = cqHeadDoorbell.get(cq.qid);
+            h = doorbells.cqHead(cq.qid);
         }
         if (h < cq.size) {
             cq.head = h;

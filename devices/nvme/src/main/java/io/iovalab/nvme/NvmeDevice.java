@@ -1,10 +1,12 @@
 package io.iovalab.nvme;
 
 import io.iovalab.pci.Bar;
+import io.iovalab.pci.MmapArea;
 import io.iovalab.pci.PciFunction;
 import io.iovalab.pci.RegionHandler;
 import io.iovalab.spi.Device;
 import io.iovalab.spi.FaultInjector;
+import io.iovalab.spi.SharedMemory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,13 +19,32 @@ final class NvmeDevice implements Device {
     private final NvmeController controller;
     private final PciFunction function;
 
+    static final int BAR0_SIZE = 16384;
+
     NvmeDevice(NvmeController controller) {
+        this(controller, null);
+    }
+
+    /**
+     * {@code doorbellPage}: BAR0-sized shared memory whose page at 0x1000 is offered for mmap
+     * (doorbells=mmap); the registers page stays trapped, so CC, AQA and friends still reach the
+     * controller as messages. Null: every doorbell is trapped.
+     */
+    NvmeDevice(NvmeController controller, SharedMemory doorbellPage) {
         this.controller = controller;
         int vectors = controller.config.vectors();
+        Bar bar0 = Bar.memory64(BAR0_SIZE, false, controller);
+        if (doorbellPage != null) {
+            bar0 = bar0.withMmap(doorbellPage, List.of(new MmapArea(NvmeRegs.DOORBELLS, 0x1000)));
+        }
+        // QEMU without KVM's resamplefd (TCG) unmaps a device's BARs on each INTx it delivers and
+        // maps them again only when INTx is disabled: doorbells would turn into messages during
+        // the driver's INTx phase. Without an INTx pin the driver goes to MSI-X from the start.
+        int intxPin = doorbellPage != null ? 0 : 1;
         this.function = PciFunction.builder()
                 .vendorId(Identify.VENDOR).deviceId(DEVICE_ID).subsystem(Identify.VENDOR, DEVICE_ID)
-                .classCode(0x01, 0x08, 0x02).revision(2).interruptPin(1)
-                .bar(0, Bar.memory64(16384, false, controller))
+                .classCode(0x01, 0x08, 0x02).revision(2).interruptPin(intxPin)
+                .bar(0, bar0)
                 .bar(4, Bar.memory32(16384, RegionHandler.NONE))
                 .powerManagement()
                 .msix(vectors, 4, 0, 4, 0x2000)
@@ -58,7 +79,9 @@ final class NvmeDevice implements Device {
         m.put("faults", s.faults);
         m.put("interrupts", s.interrupts);
         m.put("cqFull", s.cqFull);
+        m.put("doorbells", controller.doorbells.mode().name().toLowerCase(java.util.Locale.ROOT));
         m.put("mmioSqDoorbells", controller.doorbellWrites());
+        m.put("trappedDoorbellWrites", controller.trappedDoorbellWrites());
         m.put("commands", s.commands);
         m.put("injections", s.injections);
         m.put("aborts", s.aborts);

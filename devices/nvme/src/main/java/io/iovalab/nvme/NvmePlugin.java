@@ -6,6 +6,7 @@ import io.iovalab.spi.DeviceConfigException;
 import io.iovalab.spi.DeviceContext;
 import io.iovalab.spi.DeviceOption;
 import io.iovalab.spi.DevicePlugin;
+import io.iovalab.spi.SharedMemory;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,7 +40,11 @@ public final class NvmePlugin implements DevicePlugin {
                 new DeviceOption("dbbuf", "on", "advertise Doorbell Buffer Config (shadow doorbells)"),
                 new DeviceOption("serial", "IOVALAB0001", "serial number"),
                 new DeviceOption("model", "iovalab NVMe", "model number"),
-                new DeviceOption("vectors", "", "MSI-X vectors (default queues + 1)"));
+                new DeviceOption("vectors", "", "MSI-X vectors (default queues + 1)"),
+                new DeviceOption("doorbells", "trap", "trap: every doorbell is a message; mmap: BAR0's doorbell page is "
+                        + "mmapped by the client and polled by the device"),
+                new DeviceOption("spin", "20", "doorbells=mmap: microseconds the idle device spins before it parks"),
+                new DeviceOption("poll", "200", "doorbells=mmap: longest park between polls, microseconds"));
     }
 
     @Override
@@ -61,10 +66,19 @@ public final class NvmePlugin implements DevicePlugin {
         if (backend.equals("file") && file.isEmpty()) {
             throw new DeviceConfigException("nvme: backend=file needs file=PATH");
         }
+        String doorbellText = config.string("doorbells", "trap");
+        Doorbells.Mode doorbells = switch (doorbellText) {
+            case "trap" -> Doorbells.Mode.TRAP;
+            case "mmap" -> Doorbells.Mode.MMAP;
+            default -> throw new DeviceConfigException("nvme: doorbells=" + doorbellText + " (trap or mmap)");
+        };
+        long spinMicros = config.integer("spin", 20, 0, 1_000_000);
+        long pollMicros = config.integer("poll", 200, 1, 1_000_000);
+        DoorbellPolling polling = new DoorbellPolling(spinMicros * 1000, Math.min(5_000, pollMicros * 1000), pollMicros * 1000);
         NvmeConfig c = new NvmeConfig(size, namespaces, lba == 512 ? 0 : 1, backend, file.isEmpty() ? null : Path.of(file),
                 queues, (int) config.integer("mqes", 1024, 2, 4096), (int) config.integer("mdts", 5, 1, 8),
                 config.bool("sgl", true), config.bool("dbbuf", true), config.string("serial", "IOVALAB0001"),
-                config.string("model", "iovalab NVMe"), vectors);
+                config.string("model", "iovalab NVMe"), vectors, doorbells, polling);
         List<Namespace> list = new ArrayList<>();
         try {
             for (int i = 1; i <= namespaces; i++) {
@@ -80,6 +94,17 @@ public final class NvmePlugin implements DevicePlugin {
             list.forEach(ns -> ns.backend.close());
             throw new DeviceConfigException("nvme: cannot open the backend file: " + e.getMessage(), e);
         }
-        return new NvmeDevice(new NvmeController(c, list, context.dma(), context.threads("nvme"), context.trace()));
+        if (doorbells == Doorbells.Mode.TRAP) {
+            return new NvmeDevice(new NvmeController(c, list, context.dma(), context.threads("nvme"), context.trace()));
+        }
+        SharedMemory page;
+        try {
+            page = context.allocateShared("bar0", NvmeDevice.BAR0_SIZE);
+        } catch (IOException e) {
+            list.forEach(ns -> ns.backend.close());
+            throw new DeviceConfigException("nvme: cannot allocate the doorbell page: " + e.getMessage(), e);
+        }
+        Doorbells.Mapped mapped = new Doorbells.Mapped(page.segment(), queues + 1);
+        return new NvmeDevice(new NvmeController(c, list, context.dma(), context.threads("nvme"), context.trace(), mapped), page);
     }
 }

@@ -53,7 +53,14 @@ final class TestHost implements AutoCloseable {
     private final boolean[] phase = {true, true};
     private int nextCid = 100;
 
+    /** Doorbells the host stores straight into memory, as a guest does through the mmapped page; null when trapped. */
+    final MemorySegment doorbellPage;
+
     TestHost() throws Exception {
+        this(Doorbells.Mode.TRAP);
+    }
+
+    TestHost(Doorbells.Mode doorbells) throws Exception {
         Backing b = new Backing() {
             @Override
             public MemorySegment segment() {
@@ -76,13 +83,15 @@ final class TestHost implements AutoCloseable {
         space.setBusMasterEnabled(true);
         space.map(BASE, 1 << 20, b, 0, true, true);
         trace.subscribe(events::add);
-        NvmeConfig config = new NvmeConfig(1 << 20, 1, 0, "ram", null, 1, 64, 5, true, false, "T", "test", 2);
+        NvmeConfig config = new NvmeConfig(1 << 20, 1, 0, "ram", null, 1, 64, 5, true, false, "T", "test", 2,
+                doorbells, DoorbellPolling.DEFAULT);
+        doorbellPage = doorbells == Doorbells.Mode.MMAP ? arena.allocate(NvmeDevice.BAR0_SIZE, 4096) : null;
         controller = new NvmeController(config, List.of(new Namespace(1, new RamBackend(1 << 20), 0)), space,
                 r -> {
                     Thread t = new Thread(r, "nvme-test-worker");
                     t.setDaemon(true);
                     return t;
-                }, trace);
+                }, trace, doorbellPage == null ? new Doorbells.Trapped(2) : new Doorbells.Mapped(doorbellPage, 2));
         device = new NvmeDevice(controller);
     }
 
@@ -159,8 +168,18 @@ final class TestHost implements AutoCloseable {
             put(at + 48, more[2]);  // NLB - 1
         }
         sqTail[qid] = (sqTail[qid] + 1) % QSIZE;
-        controller.write(DOORBELLS + 8L * qid, 4, sqTail[qid]);
+        ringDoorbell(DOORBELLS + 8L * qid, sqTail[qid]);
         return cid;
+    }
+
+    /** A trapped MMIO write, or with mmapped doorbells a plain store that nobody announces. */
+    private void ringDoorbell(long offset, int value) {
+        if (doorbellPage == null) {
+            controller.write(offset, 4, value);
+        } else {
+            java.lang.invoke.VarHandle.releaseFence();
+            doorbellPage.set(java.lang.foreign.ValueLayout.JAVA_INT, offset, value);
+        }
     }
 
     /** The next completion on CQ {@code qid}, waiting for it; null if none arrives. */
@@ -189,7 +208,7 @@ final class TestHost implements AutoCloseable {
         if (cqHead[qid] == 0) {
             phase[qid] = !phase[qid];
         }
-        controller.write(DOORBELLS + 8L * qid + 4, 4, cqHead[qid]);
+        ringDoorbell(DOORBELLS + 8L * qid + 4, cqHead[qid]);
         return c;
     }
 

@@ -221,6 +221,7 @@ public final class PciFunction {
                     return; // the PBA is read-only
                 } else if (BarAccess.mmapAreaOf(bar, offset, width) != null) {
                     BarAccess.sharedWrite(bar, offset, width, value);
+                    bar.handler().mmapAreaWritten(offset, width, value);
                 } else {
                     bar.handler().write(offset, width, value);
                 }

@@ -24,4 +24,13 @@ public interface RegionHandler {
     long read(long offset, int width);
 
     void write(long offset, int width, long value);
+
+    /**
+     * A write that arrived as a message but fell in one of the BAR's sparse-mmap areas: the
+     * framework has already stored it in the shared memory. A device that polls that memory
+     * (mmapped doorbells) uses this to wake up, and to count writes that did not take the
+     * mmapped path.
+     */
+    default void mmapAreaWritten(long offset, int width, long value) {
+    }
 }

@@ -125,5 +125,10 @@ final class Cfg {
                 mem[(int) offset + i] = (byte) (value >>> (8 * i));
             }
         }
+
+        @Override
+        public void mmapAreaWritten(long offset, int width, long value) {
+            accesses.add("m" + width + "@" + offset + "=" + Long.toHexString(value));
+        }
     }
 }
