@@ -32,6 +32,7 @@ final class IoCommands {
             case Opcodes.WRITE -> {
                 transfer(e, ns, false);
                 if ((e.dw(12) & FUA) != 0) {
+                    c.stats.fuaWrites++;
                     ns.backend.flush();
                 }
                 yield 0;
@@ -49,6 +50,7 @@ final class IoCommands {
                 long[] r = range(e, ns);
                 ns.backend.zero(r[0], r[1]);
                 if ((e.dw(12) & FUA) != 0) {
+                    c.stats.fuaWrites++;
                     ns.backend.flush();
                 }
                 yield 0;

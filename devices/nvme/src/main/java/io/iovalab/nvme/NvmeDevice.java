@@ -49,6 +49,7 @@ final class NvmeDevice implements Device {
         m.put("reads", s.reads);
         m.put("writes", s.writes);
         m.put("flushes", s.flushes);
+        m.put("fuaWrites", s.fuaWrites);
         m.put("bytesRead", s.bytesRead);
         m.put("bytesWritten", s.bytesWritten);
         m.put("prpCommands", s.prpCommands);

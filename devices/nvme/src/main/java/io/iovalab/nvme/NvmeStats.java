@@ -6,6 +6,8 @@ final class NvmeStats {
     long reads;
     long writes;
     long flushes;
+    /** Writes and Write Zeroes with FUA: each one forced to stable storage before it completed. */
+    long fuaWrites;
     long bytesRead;
     long bytesWritten;
     long prpCommands;
