@@ -29,20 +29,20 @@ class NvmeQemuSigkillGuestTest {
             String sum;
             long mapsBefore;
             try (GuestSession first = NvmeGuestTest.boot(dir.resolve("one"), "intel-iommu", socket)) {
-                // the first 16 MiB: written, then fsync on the block device, which is an NVMe Flush
+                // the first 8 MiB: written, then fsync on the block device, which is an NVMe Flush
                 sum = first.run("""
                         set -e
-                        dd if=/dev/urandom of=/tmp/data bs=1M count=16 2>/dev/null
+                        dd if=/dev/urandom of=/tmp/data bs=1M count=8 2>/dev/null
                         dd if=/tmp/data of=/dev/nvme0n1 bs=1M oflag=direct conv=fsync 2>/dev/null
                         md5sum < /tmp/data
-                        """, Duration.ofSeconds(120)).requireSuccess("write and flush the first 16 MiB").stdout().strip();
+                        """, Duration.ofSeconds(120)).requireSuccess("write and flush the first 8 MiB").stdout().strip();
                 long flushes = server.inspect().path("state").path("flushes").asLong();
                 assertTrue(flushes > 0, "the device saw the Flush");
                 first.run("fio --name=bg --filename=/dev/nvme0n1 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k"
-                        + " --iodepth=16 --numjobs=2 --offset=16M --size=48M --time_based --runtime=600 > /host/fio.out 2>&1 &",
+                        + " --iodepth=16 --numjobs=2 --offset=8M --size=56M --time_based --runtime=600 > /host/fio.out 2>&1 &",
                         Duration.ofSeconds(30)).requireSuccess("start fio");
                 long writes0 = server.inspect().path("state").path("writes").asLong();
-                JsonNode during = awaitState(server, s -> s.path("state").path("writes").asLong() > writes0 + 500,
+                JsonNode during = awaitState(server, s -> s.path("state").path("writes").asLong() > writes0 + 300,
                         Duration.ofSeconds(60), "fio writing");
                 mapsBefore = during.path("iommu").path("mappings").size();
                 assertTrue(mapsBefore > 0, "the guest's queues and buffers are mapped while fio runs");
@@ -63,8 +63,8 @@ class NvmeQemuSigkillGuestTest {
             assertEquals(0, stats.path("mappedBytes").asLong(), stats.toString());
 
             try (GuestSession second = NvmeGuestTest.boot(dir.resolve("two"), "intel-iommu", socket)) {
-                ExecResult r = second.run("dd if=/dev/nvme0n1 bs=1M count=16 iflag=direct 2>/dev/null | md5sum",
-                        Duration.ofSeconds(120)).requireSuccess("read back the flushed 16 MiB");
+                ExecResult r = second.run("dd if=/dev/nvme0n1 bs=1M count=8 iflag=direct 2>/dev/null | md5sum",
+                        Duration.ofSeconds(120)).requireSuccess("read back the flushed 8 MiB");
                 assertEquals(sum, r.stdout().strip(), "what the first guest flushed before its QEMU was killed reads back intact");
                 // and the device is fully usable again, not just readable
                 second.run("fio --name=v --filename=/dev/nvme0n1 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k"

@@ -63,6 +63,7 @@ final class NvmeDevice implements Device {
         m.put("commands", s.commands);
         m.put("injections", s.injections);
         m.put("aborts", s.aborts);
+        m.put("enables", s.enables);
         int[] regs = controller.registers();
         m.put("cc", String.format("0x%08x", regs[0]));
         m.put("csts", String.format("0x%08x", regs[1]));

@@ -21,4 +21,6 @@ final class NvmeStats {
     long invalidDoorbells;
     long injections;
     long aborts;
+    /** CC.EN 0 to 1: the driver's probe and every controller reset after it. */
+    long enables;
 }
