@@ -39,6 +39,12 @@ public final class QemuCommandLine {
         }
         a.addAll(s.extraArgs());
         StringBuilder cmdline = new StringBuilder("console=ttyS0 panic=-1 loglevel=4");
+        if (accel == Accel.TCG) {
+            // On a loaded host a TCG vCPU can miss the few ticks check_timer() waits for, and with interrupt
+            // remapping on (intel-iommu) the kernel then panics: "timer doesn't work through Interrupt-remapped
+            // IO-APIC". The timer works; the check is what cannot cope with a slow vCPU.
+            cmdline.append(" no_timer_check");
+        }
         if (!s.topology().kernelCmdline().isBlank()) {
             cmdline.append(' ').append(s.topology().kernelCmdline());
         }

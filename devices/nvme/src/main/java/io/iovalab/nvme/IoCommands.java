@@ -34,6 +34,7 @@ final class IoCommands {
             case Opcodes.WRITE -> {
                 transfer(e, ns, false);
                 if ((e.dw(12) & FUA) != 0) {
+                    c.stats.fuaWrites++;
                     ns.backend.flush();
                 }
                 yield 0;
@@ -51,6 +52,7 @@ final class IoCommands {
                 range(e, ns);
                 ns.backend.zero(rangeOffset, rangeLength);
                 if ((e.dw(12) & FUA) != 0) {
+                    c.stats.fuaWrites++;
                     ns.backend.flush();
                 }
                 yield 0;

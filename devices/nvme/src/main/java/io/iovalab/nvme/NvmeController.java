@@ -297,6 +297,7 @@ final class NvmeController implements RegionHandler {
         if (wasEnabled && !enable) {
             disable();
         } else if (!wasEnabled && enable) {
+            stats.enables++;
             enable();
         }
         int shn = (c >>> CC_SHN_SHIFT) & 3;

@@ -70,6 +70,7 @@ final class NvmeDevice implements Device {
         m.put("reads", s.reads);
         m.put("writes", s.writes);
         m.put("flushes", s.flushes);
+        m.put("fuaWrites", s.fuaWrites);
         m.put("bytesRead", s.bytesRead);
         m.put("bytesWritten", s.bytesWritten);
         m.put("prpCommands", s.prpCommands);
@@ -85,6 +86,7 @@ final class NvmeDevice implements Device {
         m.put("commands", s.commands);
         m.put("injections", s.injections);
         m.put("aborts", s.aborts);
+        m.put("enables", s.enables);
         int[] regs = controller.registers();
         m.put("cc", String.format("0x%08x", regs[0]));
         m.put("csts", String.format("0x%08x", regs[1]));

@@ -6,6 +6,8 @@ final class NvmeStats {
     long reads;
     long writes;
     long flushes;
+    /** Writes and Write Zeroes with FUA: each one forced to stable storage before it completed. */
+    long fuaWrites;
     long bytesRead;
     long bytesWritten;
     long prpCommands;
@@ -19,4 +21,6 @@ final class NvmeStats {
     long invalidDoorbells;
     long injections;
     long aborts;
+    /** CC.EN 0 to 1: the driver's probe and every controller reset after it. */
+    long enables;
 }
