@@ -183,6 +183,14 @@ final class NvmeController implements RegionHandler {
         wake();
     }
 
+    /**
+     * A queue being created starts from doorbell 0: a value written to the doorbell of a queue
+     * that did not exist yet is an invalid doorbell write, not commands to run.
+     */
+    void clearDoorbell(int qid, boolean submission) {
+        (submission ? sqTailDoorbell : cqHeadDoorbell).set(qid, 0);
+    }
+
     /** CC, CSTS and INTMS as the host would read them, for inspection. */
     int[] registers() {
         return new int[] {cc, csts, intms};
@@ -205,33 +213,47 @@ final class NvmeController implements RegionHandler {
         ring = dmaAccess.newCommand();
         data = dmaAccess.newCommand();
         while (running) {
-            if (resetRequested) {
-                disable();
-                resetRequested = false;
-                synchronized (this) {
-                    notifyAll();
-                }
+            try {
+                step();
+            } catch (RuntimeException e) {
+                // a device bug: report it, and leave the guest a controller it can reset (CSTS.CFS)
+                // rather than a worker that is gone
+                stats.lastError = "internal error: " + e;
+                csts |= CSTS_CFS;
+                Thread t = Thread.currentThread();
+                t.getUncaughtExceptionHandler().uncaughtException(t, e);
             }
-            int c = cc;
-            if (c != ccApplied) {
-                applyCc(c);
+        }
+    }
+
+    /** One turn of the worker: reset, CC changes, injected fatal errors, then the queues. */
+    private void step() {
+        if (resetRequested) {
+            disable();
+            resetRequested = false;
+            synchronized (this) {
+                notifyAll();
             }
-            NvmeFaults.Rule fatal = faults.takeFatal();
-            if (fatal != null) {
-                csts |= CSTS_CFS; // injected: the worker is the only writer of CSTS.CFS
-                injected(fatal, -1, -1, "CSTS.CFS set");
+        }
+        int c = cc;
+        if (c != ccApplied) {
+            applyCc(c);
+        }
+        NvmeFaults.Rule fatal = faults.takeFatal();
+        if (fatal != null) {
+            csts |= CSTS_CFS; // injected: the worker is the only writer of CSTS.CFS
+            injected(fatal, -1, -1, "CSTS.CFS set");
+        }
+        boolean live = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0;
+        if (live) {
+            releaseDue();
+        }
+        boolean busy = live && processQueues();
+        if (!busy) {
+            if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
+                return; // the host moved a tail while we armed: more work
             }
-            boolean live = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0;
-            if (live) {
-                releaseDue();
-            }
-            boolean busy = live && processQueues();
-            if (!busy) {
-                if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
-                    continue; // the host moved a tail while we armed: more work
-                }
-                LockSupport.parkNanos(this, sleepNanos());
-            }
+            LockSupport.parkNanos(this, sleepNanos());
         }
     }
 
