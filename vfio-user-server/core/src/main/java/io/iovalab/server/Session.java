@@ -114,6 +114,7 @@ final class Session {
             // a bug in a device or in the server: the guest must not be able to kill the server
             log.error("{} failed unexpectedly", h, e);
             stats.errors.increment();
+            stats.internalErrors.increment();
             replyError(h, Errno.EIO);
             return;
         }

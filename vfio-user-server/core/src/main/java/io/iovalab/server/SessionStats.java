@@ -8,6 +8,8 @@ public final class SessionStats {
     final LongAdder errors = new LongAdder();
     final LongAdder sessions = new LongAdder();
     final LongAdder refused = new LongAdder();
+    final LongAdder internalErrors = new LongAdder();
+    final LongAdder deviceThreadExceptions = new LongAdder();
 
     public long messages() {
         return messages.sum();
@@ -23,5 +25,15 @@ public final class SessionStats {
 
     public long refusedConnections() {
         return refused.sum();
+    }
+
+    /** Requests whose handling threw something unexpected (a server or device bug, answered EIO). */
+    public long internalErrors() {
+        return internalErrors.sum();
+    }
+
+    /** Exceptions that reached a device thread's uncaught-exception handler (a device bug). */
+    public long deviceThreadExceptions() {
+        return deviceThreadExceptions.sum();
     }
 }
