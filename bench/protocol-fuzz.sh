@@ -12,12 +12,16 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 iovalab_find_java
 # the fuzzer lives with the server's tests (it reuses their client); build them and their classpath
 "$here/mvnw" -B -q ${MAVEN_ARGS:-} -f "$here/pom.xml" -pl vfio-user-server/core -am test-compile >&2
-cpfile=$(mktemp)
-trap 'rm -f "$cpfile"' EXIT
+work=$(mktemp -d)
+cpfile="$work/classpath"
 "$here/mvnw" -B -q ${MAVEN_ARGS:-} -f "$here/pom.xml" -pl vfio-user-server/core dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cpfile" >&2
-core="$here/vfio-user-server/core/target"
+# a copy of the classes, so a rebuild during a long run cannot change them under it
+cp -r "$here/vfio-user-server/core/target/classes" "$here/vfio-user-server/core/target/test-classes" "$work/"
 # the server logs every rejected message at WARN: millions of lines would measure the terminal
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx512m \
+status=0
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx512m \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=error \
-  -cp "$core/test-classes:$core/classes:$(cat "$cpfile")" io.iovalab.server.ProtocolFuzzMain "$@"
+  -cp "$work/test-classes:$work/classes:$(cat "$cpfile")" io.iovalab.server.ProtocolFuzzMain "$@" || status=$?
+rm -rf "$work"
+exit $status
