@@ -118,6 +118,11 @@ final class RemoteDmaChannel implements RemoteDma {
         return f != null && f.complete(reply);
     }
 
+    /** Requests sent and not yet answered (or timed out): never more than {@code maxOutstanding}. */
+    int outstanding() {
+        return pending.size();
+    }
+
     /** The client went away: every waiting device thread gets an error now. */
     void close() {
         closed = true;
