@@ -45,6 +45,7 @@ final class Session {
         this.decoder = new MessageDecoder(options.maxDataXferSize());
         this.stats = stats;
         this.remote = new RemoteDmaChannel(this::sendDma, options.maxDataXferSize(), 64, 10_000);
+        handler.useRemote(remote);
     }
 
     RemoteDmaChannel remote() {

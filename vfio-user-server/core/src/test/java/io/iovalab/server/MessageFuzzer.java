@@ -3,6 +3,7 @@ package io.iovalab.server;
 import io.iovalab.os.EventFd;
 import io.iovalab.os.Fd;
 import io.iovalab.os.Memfd;
+import io.iovalab.os.Mmap;
 import io.iovalab.os.UnixSocket;
 import io.iovalab.pci.PciRegs;
 import io.iovalab.wire.Capabilities;
@@ -11,6 +12,9 @@ import io.iovalab.wire.Header;
 import io.iovalab.wire.Message.*;
 import io.iovalab.wire.MessageEncoder;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -52,6 +56,9 @@ final class MessageFuzzer implements AutoCloseable {
     private final int maxMessageSize;
     private final MessageEncoder encoder = new MessageEncoder();
     private final Fd ram;
+    /** the fuzzer's own view of {@link #ram}: what the device finds there is scribbled, as a guest could */
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment ramView;
     private final Fd emptyMemfd;
     private final Fd[] eventfds = new Fd[4];
     private final Fd[] socketPair;
@@ -60,6 +67,7 @@ final class MessageFuzzer implements AutoCloseable {
         this.rnd = rnd;
         this.maxMessageSize = maxMessageSize;
         this.ram = Memfd.create("fuzz-ram", RAM_SIZE);
+        this.ramView = Mmap.map(ram, 0, RAM_SIZE, true, arena);
         this.emptyMemfd = Memfd.create("fuzz-empty", 0);
         for (int i = 0; i < eventfds.length; i++) {
             eventfds[i] = EventFd.create(true);
@@ -97,7 +105,18 @@ final class MessageFuzzer implements AutoCloseable {
         Fd[] fds = new Fd[0];
         Request r;
         Command cmd;
-        switch (rnd.nextInt(16)) {
+        switch (rnd.nextInt(17)) {
+            case 16 -> {
+                // an NVMe bring-up with the rings in the fuzzer's memfd (if it is mapped there), whose
+                // contents are scribbled first: the controller then walks random SQEs, PRPs and SGLs
+                cmd = Command.REGION_WRITE_MULTI;
+                scribble();
+                long base = 4096L * rnd.nextInt((int) (IOVA_WINDOW / 4096));
+                int sizes = rnd.nextInt(4) == 0 ? rnd.nextInt() : (1 + rnd.nextInt(63)) * 0x10001;
+                r = new RegionWriteMulti(List.of(new Write(0x14, 0, 4, 0), new Write(0x24, 0, 4, sizes),
+                        new Write(0x28, 0, 8, base), new Write(0x30, 0, 8, base + 0x1000),
+                        new Write(0x14, 0, 4, 1 | 6 << 16 | 4 << 20), new Write(0x1000, 0, 4, 1 + rnd.nextInt(63))));
+            }
             case 0 -> {
                 cmd = Command.VERSION;
                 r = new Version(rnd.nextInt(10) == 0 ? 1 : 0, rnd.nextInt(3),
@@ -203,6 +222,14 @@ final class MessageFuzzer implements AutoCloseable {
         return new Case("valid", frame, fds, posted ? Expect.NONE : Expect.REPLY, false);
     }
 
+    /** Random bytes, and pointers into the IOVA window, over part of the fuzzer's memfd. */
+    private void scribble() {
+        long at = 4096L * rnd.nextInt(RAM_SIZE / 4096);
+        for (long off = at; off < Math.min(RAM_SIZE, at + 8192); off += 8) {
+            ramView.set(ValueLayout.JAVA_LONG_UNALIGNED, off, rnd.nextBoolean() ? rnd.nextLong() : iova() + rnd.nextInt(16));
+        }
+    }
+
     /** IOVAs in a small window, so maps, unmaps and the device's pointers meet each other. */
     private long iova() {
         return rnd.nextInt(50) == 0 ? rnd.nextLong() & ~0xfffL : 4096L * rnd.nextInt((int) (IOVA_WINDOW / 4096));
@@ -277,10 +304,11 @@ final class MessageFuzzer implements AutoCloseable {
             }
             case 6 -> {
                 kind = "mutated:fds";
-                fds = switch (rnd.nextInt(4)) {
+                fds = switch (rnd.nextInt(5)) {
                     case 0 -> new Fd[0];
                     case 1 -> new Fd[] {ram, ram, eventfds[1]};
                     case 2 -> eventfds.clone();
+                    case 3 -> java.util.Collections.nCopies(17 + rnd.nextInt(8), eventfds[3]).toArray(Fd[]::new); // > max_msg_fds
                     default -> new Fd[] {socketPair[1]};
                 };
             }
@@ -338,6 +366,7 @@ final class MessageFuzzer implements AutoCloseable {
 
     @Override
     public void close() {
+        arena.close();
         Fd.closeAll(ram, emptyMemfd);
         Fd.closeAll(eventfds);
         Fd.closeAll(socketPair);
