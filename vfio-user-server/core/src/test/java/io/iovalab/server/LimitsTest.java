@@ -125,6 +125,48 @@ class LimitsTest {
     }
 
     @Test
+    void a_device_reset_does_not_wait_for_dma_replies_only_its_own_thread_could_read() throws Exception {
+        // the NVMe admin SQ lives in a map without fd: the worker fetches it with DMA_READ, and the
+        // client takes its time to answer; a DEVICE_RESET arriving meanwhile must not wait for it
+        try (TestServer s = new TestServer("nvme:backend=null,size=16M"); VfioUserClient c = s.connect()) {
+            c.serveDma(new VfioUserClient.GuestMemory() {
+                @Override
+                public byte[] read(long address, int count) throws IOException {
+                    try {
+                        Thread.sleep(300);
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                    return new byte[count];
+                }
+
+                @Override
+                public void write(long address, byte[] data) {
+                }
+            });
+            NvmeGuest g = new NvmeGuest(c, null);
+            c.call(Command.DMA_MAP, new DmaMap(32, RW, 0, 0x100000, 0x10000));
+            g.reg(0x24, 15 | 15 << 16);
+            g.reg(0x28, 0x100000);
+            g.reg(0x30, 0x101000);
+            g.reg(0x14, 1 | 6 << 16 | 4 << 20);
+            g.awaitCsts(NvmeGuest.CSTS_RDY, NvmeGuest.CSTS_RDY);
+            g.ring(0, 15);
+            long t0 = System.nanoTime();
+            while (c.dmaRequestsServed() == 0 && System.nanoTime() - t0 < 5_000_000_000L) {
+                Thread.onSpinWait(); // the worker is waiting for its first DMA_READ reply
+            }
+            long t1 = System.nanoTime();
+            c.call(Command.DEVICE_RESET, new DeviceReset());
+            long millis = (System.nanoTime() - t1) / 1_000_000;
+            assertTrue(millis < 2000, "DEVICE_RESET answered after " + millis + " ms");
+            assertTrue(c.dmaRequestsServed() > 0, "the worker was waiting on a DMA_READ when the reset came");
+            // (BAR0 reads all-ones now: the reset cleared memory decode)
+            assertEquals("0x00000000", s.server.device().inspect().get("csts"), "the controller is reset");
+        }
+    }
+
+    @Test
     void the_fd_cache_unmaps_files_no_map_uses_once_past_its_bound() throws Exception {
         DmaFileCache cache = new DmaFileCache();
         List<MappedFile> live = new ArrayList<>();

@@ -54,8 +54,10 @@ final class NvmeGuest {
         this.c = c;
         this.ram = ram;
         c.version();
-        c.call(Command.DMA_MAP, new DmaMap(32, VFIO_USER_F_DMA_REGION_READ | VFIO_USER_F_DMA_REGION_WRITE, 0, RAM_IOVA,
-                RAM_SIZE), ram.fd);
+        if (ram != null) { // else the test maps guest memory itself
+            c.call(Command.DMA_MAP, new DmaMap(32, VFIO_USER_F_DMA_REGION_READ | VFIO_USER_F_DMA_REGION_WRITE, 0, RAM_IOVA,
+                    RAM_SIZE), ram.fd);
+        }
         c.call(Command.REGION_WRITE, new RegionWrite(PciRegs.PCI_COMMAND, VFIO_PCI_CONFIG_REGION_INDEX, 2,
                 new byte[] {(byte) (PciRegs.PCI_COMMAND_MEMORY | PciRegs.PCI_COMMAND_MASTER), 0}));
     }
