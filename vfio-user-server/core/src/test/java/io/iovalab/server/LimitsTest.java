@@ -91,6 +91,24 @@ class LimitsTest {
     }
 
     @Test
+    void counts_inside_a_message_are_checked_before_anything_is_allocated_for_them() throws Exception {
+        try (TestServer s = new TestServer("dmacopy:vectors=4"); VfioUserClient c = s.connect()) {
+            c.version();
+            int trigger = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+            assertEquals(22, errno(c, 1, frame(1, Command.DEVICE_SET_IRQS.number, 0, 36, body(20, b -> b.putInt(0, 20)
+                    .putInt(4, trigger).putInt(8, 4).putInt(12, 0).putInt(16, Integer.MAX_VALUE)))), "2^31-1 MSI-X vectors");
+            assertEquals(22, errno(c, 2, frame(2, Command.DEVICE_SET_IRQS.number, 0, 36, body(20, b -> b.putInt(0, 20)
+                    .putInt(4, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER).putInt(8, 4).putInt(12, 0)
+                    .putInt(16, 1 << 30)))), "a bool array the message does not carry");
+            assertEquals(22, errno(c, 3, frame(3, Command.REGION_WRITE_MULTI.number, 0, 24, body(8, b -> b.putLong(0, 201)))),
+                    "REGION_WRITE_MULTI above VFIO_USER_MULTI_MAX");
+            assertEquals(22, errno(c, 4, frame(4, Command.DEVICE_GET_IRQ_INFO.number, 0, 32, body(16, b -> b.putInt(0, 16)
+                    .putInt(4, 0).putInt(8, 1 << 20)))), "an irq index that does not exist");
+            c.call(Command.DEVICE_GET_INFO, new DeviceGetInfo(16));
+        }
+    }
+
+    @Test
     void outstanding_dma_requests_to_the_client_are_bounded() throws Exception {
         // a client that never answers: the device threads may not pile up requests without end
         int max = 4;
