@@ -214,7 +214,7 @@ final class NvmeController implements RegionHandler {
         data = dmaAccess.newCommand();
         while (running) {
             try {
-                step();
+                serve();
             } catch (RuntimeException e) {
                 // a device bug: report it, and leave the guest a controller it can reset (CSTS.CFS)
                 // rather than a worker that is gone
@@ -226,34 +226,35 @@ final class NvmeController implements RegionHandler {
         }
     }
 
-    /** One turn of the worker: reset, CC changes, injected fatal errors, then the queues. */
-    private void step() {
-        if (resetRequested) {
-            disable();
-            resetRequested = false;
-            synchronized (this) {
-                notifyAll();
+    private void serve() {
+        while (running) {
+            if (resetRequested) {
+                disable();
+                resetRequested = false;
+                synchronized (this) {
+                    notifyAll();
+                }
             }
-        }
-        int c = cc;
-        if (c != ccApplied) {
-            applyCc(c);
-        }
-        NvmeFaults.Rule fatal = faults.takeFatal();
-        if (fatal != null) {
-            csts |= CSTS_CFS; // injected: the worker is the only writer of CSTS.CFS
-            injected(fatal, -1, -1, "CSTS.CFS set");
-        }
-        boolean live = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0;
-        if (live) {
-            releaseDue();
-        }
-        boolean busy = live && processQueues();
-        if (!busy) {
-            if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
-                return; // the host moved a tail while we armed: more work
+            int c = cc;
+            if (c != ccApplied) {
+                applyCc(c);
             }
-            LockSupport.parkNanos(this, sleepNanos());
+            NvmeFaults.Rule fatal = faults.takeFatal();
+            if (fatal != null) {
+                csts |= CSTS_CFS; // injected: the worker is the only writer of CSTS.CFS
+                injected(fatal, -1, -1, "CSTS.CFS set");
+            }
+            boolean live = (csts & CSTS_RDY) != 0 && (csts & CSTS_CFS) == 0;
+            if (live) {
+                releaseDue();
+            }
+            boolean busy = live && processQueues();
+            if (!busy) {
+                if ((csts & CSTS_RDY) != 0 && dbbufShadow != 0 && armEventIdx()) {
+                    continue; // the host moved a tail while we armed: more work
+                }
+                LockSupport.parkNanos(this, sleepNanos());
+            }
         }
     }
 
