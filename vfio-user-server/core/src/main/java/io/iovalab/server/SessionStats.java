@@ -8,6 +8,7 @@ public final class SessionStats {
     final LongAdder errors = new LongAdder();
     final LongAdder sessions = new LongAdder();
     final LongAdder refused = new LongAdder();
+    final LongAdder ended = new LongAdder();
     final LongAdder internalErrors = new LongAdder();
     final LongAdder deviceThreadExceptions = new LongAdder();
 
@@ -21,6 +22,11 @@ public final class SessionStats {
 
     public long sessions() {
         return sessions.sum();
+    }
+
+    /** Sessions whose clean-up (maps dropped, device reset, socket closed) has finished. */
+    public long sessionsEnded() {
+        return ended.sum();
     }
 
     public long refusedConnections() {

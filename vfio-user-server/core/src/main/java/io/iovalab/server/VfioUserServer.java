@@ -182,6 +182,7 @@ public final class VfioUserServer implements AutoCloseable {
             iova.unmapAll();
             files.clear();
             conn.release();
+            stats.ended.increment();
             log.info("{}: client gone; device reset, all DMA maps dropped", options.name());
         }
     }

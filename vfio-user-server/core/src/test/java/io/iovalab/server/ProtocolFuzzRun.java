@@ -10,6 +10,9 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.nio.file.Files;
 import java.util.Random;
 
 /**
@@ -23,7 +26,7 @@ import java.util.Random;
 final class ProtocolFuzzRun {
     /** What a run did. */
     record Result(long seed, long messages, long replies, long errorReplies, long unanswered, long closes, long reconnects,
-                  long hangUps, int fdsBefore, int fdsAfter, long heapBefore, long heapAfter, double seconds) {
+                  long hangUps, int fdsBefore, int fdsAfter, long heapBefore, long heapAfter, double seconds, String fdChange) {
         double rate() {
             return messages / seconds;
         }
@@ -33,7 +36,8 @@ final class ProtocolFuzzRun {
             return String.format("seed %d: %d messages in %.1f s (%.0f/s): %d replies (%d errors), %d without reply by spec, "
                             + "%d closes by the server, %d reconnects, %d hang-ups; fds %d -> %d (%+d); heap after GC %d -> %d KiB (%+d KiB)",
                     seed, messages, seconds, rate(), replies, errorReplies, unanswered, closes, reconnects, hangUps, fdsBefore,
-                    fdsAfter, fdsAfter - fdsBefore, heapBefore >> 10, heapAfter >> 10, (heapAfter - heapBefore) >> 10);
+                    fdsAfter, fdsAfter - fdsBefore, heapBefore >> 10, heapAfter >> 10, (heapAfter - heapBefore) >> 10)
+                    + (fdChange.isEmpty() ? "" : "; descriptors " + fdChange);
         }
     }
 
@@ -68,15 +72,17 @@ final class ProtocolFuzzRun {
             drive(fuzz, rnd, warmUp, 0);
             awaitIdle();
             int fdsBefore = Process.openFdCount();
+            Map<String, String> fdTargetsBefore = fdTargets();
             long heapBefore = heapAfterGc();
             long t0 = System.nanoTime();
             drive(fuzz, rnd, count, progressEvery);
             double seconds = (System.nanoTime() - t0) / 1e9;
             awaitIdle();
             int fdsAfter = Process.openFdCount();
+            Map<String, String> fdTargetsAfter = fdTargets();
             long heapAfter = heapAfterGc();
             return new Result(seed, messages, replies, errorReplies, unanswered, closes, reconnects, hangUps, fdsBefore, fdsAfter,
-                    heapBefore, heapAfter, seconds);
+                    heapBefore, heapAfter, seconds, difference(fdTargetsBefore, fdTargetsAfter));
         }
     }
 
@@ -223,13 +229,46 @@ final class ProtocolFuzzRun {
                 .map(r -> "#" + r.index() + " " + r.message().describe()).toList()));
     }
 
-    /** Waits until the server has cleaned up after the last client (no maps, no session). */
+    /** Waits until the server has cleaned up after the last client (session ended, no maps). */
     private void awaitIdle() throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (System.nanoTime() < deadline && server.iovaSpace().liveMappings() > 0) {
+        SessionStats st = server.stats();
+        while (System.nanoTime() < deadline && (st.sessionsEnded() < st.sessions() || server.iovaSpace().liveMappings() > 0)) {
             Thread.sleep(10);
         }
-        Thread.sleep(200); // the session's clean-up runs right after the client is gone
+        Thread.sleep(100); // a client connecting right now would be counted; none does, but be generous
+    }
+
+    /** fd number → what it is (readlink of /proc/self/fd/N), to name a leak rather than count it. */
+    private static Map<String, String> fdTargets() {
+        Map<String, String> out = new TreeMap<>();
+        try (var dir = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : dir.toList()) {
+                try {
+                    out.put(p.getFileName().toString(), Files.readSymbolicLink(p).toString());
+                } catch (IOException gone) {
+                    // the listing's own descriptor, closed by now
+                }
+            }
+        } catch (IOException e) {
+            out.put("?", e.toString());
+        }
+        return out;
+    }
+
+    private static String difference(Map<String, String> before, Map<String, String> after) {
+        List<String> d = new ArrayList<>();
+        after.forEach((fd, what) -> {
+            if (!what.equals(before.get(fd))) {
+                d.add("+" + fd + "=" + what);
+            }
+        });
+        before.forEach((fd, what) -> {
+            if (!what.equals(after.get(fd))) {
+                d.add("-" + fd + "=" + what);
+            }
+        });
+        return String.join(" ", d);
     }
 
     private static long heapAfterGc() throws InterruptedException {
