@@ -244,6 +244,7 @@ final class AdminCommands {
             throw new NvmeError(Status.INVALID_PRP_OFFSET | Status.DNR, "CQ base not page aligned");
         }
         c.coalescing.forget(qid);
+        c.clearDoorbell(qid, false);
         c.cqs[qid] = new CompletionQueue(qid, e.prp1(), size, (flags & 2) != 0, iv);
         return 0;
     }
@@ -267,6 +268,7 @@ final class AdminCommands {
         if ((e.prp1() & 0xfff) != 0) {
             throw new NvmeError(Status.INVALID_PRP_OFFSET | Status.DNR, "SQ base not page aligned");
         }
+        c.clearDoorbell(qid, true);
         c.sqs[qid] = new SubmissionQueue(qid, e.prp1(), size, c.cqs[cqid]);
         c.cqs[cqid].sqCount++;
         return 0;

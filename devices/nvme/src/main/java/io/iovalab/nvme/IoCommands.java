@@ -84,7 +84,8 @@ final class IoCommands {
     private void range(Sqe e, Namespace ns) throws NvmeError {
         long slba = e.slba();
         long nlb = (e.dw(12) & 0xffff) + 1L;
-        if (slba < 0 || slba + nlb > ns.blocks()) {
+        // written so that an SLBA near 2^64 cannot overflow past the check
+        if (slba < 0 || slba > ns.blocks() - nlb) {
             throw new NvmeError(Status.LBA_OUT_OF_RANGE | Status.DNR, "LBA " + slba + "+" + nlb + " beyond " + ns.blocks());
         }
         rangeOffset = slba << ns.lbaShift();
@@ -158,7 +159,7 @@ final class IoCommands {
             for (int i = 0; i < nr; i++) {
                 long nlb = Integer.toUnsignedLong(ranges.get(JAVA_INT_UNALIGNED, 16L * i + 4));
                 long slba = ranges.get(JAVA_LONG_UNALIGNED, 16L * i + 8);
-                if (slba < 0 || slba + nlb > ns.blocks()) {
+                if (slba < 0 || slba > ns.blocks() - nlb) {
                     throw new NvmeError(Status.LBA_OUT_OF_RANGE | Status.DNR, "DSM range " + slba + "+" + nlb);
                 }
                 // deallocated blocks read as zeros (DLFEAT)

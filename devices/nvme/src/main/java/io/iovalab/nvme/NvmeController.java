@@ -206,6 +206,14 @@ final class NvmeController implements RegionHandler {
         }
     }
 
+    /**
+     * A queue being created starts from doorbell 0: a value written to the doorbell of a queue
+     * that did not exist yet is an invalid doorbell write, not commands to run.
+     */
+    void clearDoorbell(int qid, boolean submission) {
+        doorbells.store(qid, !submission, 0);
+    }
+
     /** CC, CSTS and INTMS as the host would read them, for inspection. */
     int[] registers() {
         return new int[] {cc, csts, intms};
@@ -236,6 +244,21 @@ final class NvmeController implements RegionHandler {
     private void loop() {
         ring = dmaAccess.newCommand();
         data = dmaAccess.newCommand();
+        while (running) {
+            try {
+                serve();
+            } catch (RuntimeException e) {
+                // a device bug: report it, and leave the guest a controller it can reset (CSTS.CFS)
+                // rather than a worker that is gone
+                stats.lastError = "internal error: " + e;
+                csts |= CSTS_CFS;
+                Thread t = Thread.currentThread();
+                t.getUncaughtExceptionHandler().uncaughtException(t, e);
+            }
+        }
+    }
+
+    private void serve() {
         while (running) {
             if (resetRequested) {
                 disable();

@@ -41,6 +41,11 @@ final class MappedFile implements Backing {
         return offset >= 0 && size >= 0 && offset + size <= segment.byteSize() && offset + size >= offset;
     }
 
+    /** True when no IOVA map holds the file any more, only the cache's own reference. */
+    boolean onlyCached() {
+        return refs.get() == 1;
+    }
+
     @Override
     public MemorySegment segment() {
         return segment;

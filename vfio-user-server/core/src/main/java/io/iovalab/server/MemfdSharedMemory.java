@@ -25,6 +25,10 @@ final class MemfdSharedMemory implements SharedMemory {
         Fd fd = Memfd.create(name, size);
         Arena arena = Arena.ofShared();
         try {
+            // the client gets this fd: it must not be able to shrink the file under our mapping
+            if (!Memfd.sealShrink(fd)) {
+                throw new IOException("cannot seal " + name + " against shrinking");
+            }
             return new MemfdSharedMemory(fd, arena, Mmap.map(fd, 0, size, true, arena));
         } catch (IOException | RuntimeException e) {
             arena.close();

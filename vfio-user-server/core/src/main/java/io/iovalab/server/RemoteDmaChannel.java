@@ -38,6 +38,7 @@ final class RemoteDmaChannel implements RemoteDma {
     private final ConcurrentHashMap<Integer, CompletableFuture<Reply>> pending = new ConcurrentHashMap<>();
     private int nextId;
     private volatile boolean closed;
+    private volatile boolean suspended;
 
     RemoteDmaChannel(Sender sender, int maxChunk, int maxOutstanding, long timeoutMillis) {
         this.sender = sender;
@@ -93,6 +94,10 @@ final class RemoteDmaChannel implements RemoteDma {
             } while (pending.putIfAbsent(id, f) != null);
         }
         try {
+            if (suspended) {
+                // checked after the future is in pending: a suspend() that missed it is seen here
+                throw new IOException(what + ": device reset in progress");
+            }
             sender.send(id, write, address, count, data);
             Reply r = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
             if (r.errno() != 0) {
@@ -116,6 +121,25 @@ final class RemoteDmaChannel implements RemoteDma {
     boolean complete(int id, Reply reply) {
         CompletableFuture<Reply> f = pending.get(id);
         return f != null && f.complete(reply);
+    }
+
+    /** Requests sent and not yet answered (or timed out): never more than {@code maxOutstanding}. */
+    int outstanding() {
+        return pending.size();
+    }
+
+    /**
+     * For the duration of a device reset: every request in flight fails now and new ones fail at
+     * once. The reset runs on the message thread and waits for the device's threads; a device
+     * thread waiting for a DMA reply would wait for a message only that same thread can read.
+     */
+    void suspend() {
+        suspended = true;
+        pending.values().forEach(f -> f.completeExceptionally(new IOException("device reset")));
+    }
+
+    void resume() {
+        suspended = false;
     }
 
     /** The client went away: every waiting device thread gets an error now. */

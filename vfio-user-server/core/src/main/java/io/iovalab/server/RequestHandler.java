@@ -35,6 +35,7 @@ final class RequestHandler {
     private final IrqTable irqs;
     private final ServerOptions options;
     private Capabilities client;
+    private RemoteDmaChannel remote;
 
     RequestHandler(Device device, IovaSpace iova, DmaFileCache files, IrqTable irqs, ServerOptions options) {
         this.device = device;
@@ -43,6 +44,11 @@ final class RequestHandler {
         this.files = files;
         this.irqs = irqs;
         this.options = options;
+    }
+
+    /** The channel of the session's DMA_READ/WRITE, which a reset must not wait on. */
+    void useRemote(RemoteDmaChannel channel) {
+        this.remote = channel;
     }
 
     /** The client's capabilities once VERSION was exchanged, else null. */
@@ -324,7 +330,17 @@ final class RequestHandler {
     void reset(Device.ResetReason reason) {
         log.debug("{}: reset ({})", device.getClass().getSimpleName(), reason);
         iova.setBusMasterEnabled(false);
-        device.reset(reason);
+        RemoteDmaChannel r = remote;
+        if (r != null) {
+            r.suspend();
+        }
+        try {
+            device.reset(reason);
+        } finally {
+            if (r != null) {
+                r.resume();
+            }
+        }
         function.resetConfig();
     }
 }

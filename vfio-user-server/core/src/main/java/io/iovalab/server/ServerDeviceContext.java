@@ -21,9 +21,11 @@ final class ServerDeviceContext implements DeviceContext {
     private final DmaAccess dma;
     private final List<MemfdSharedMemory> shared = new ArrayList<>();
     private final DeviceTrace trace;
+    private final SessionStats stats;
 
-    ServerDeviceContext(String name, DmaAccess dma) {
+    ServerDeviceContext(String name, DmaAccess dma, SessionStats stats) {
         this.name = name;
+        this.stats = stats;
         this.dma = dma;
         this.trace = new DeviceTrace(name);
     }
@@ -57,7 +59,10 @@ final class ServerDeviceContext implements DeviceContext {
             Thread t = new Thread(r, name + "-" + role + "-" + n.getAndIncrement());
             t.setDaemon(true);
             // a device bug must be visible, and must not take the server down with it
-            t.setUncaughtExceptionHandler((th, e) -> log.error("{}: uncaught exception on {}", name, th.getName(), e));
+            t.setUncaughtExceptionHandler((th, e) -> {
+                stats.deviceThreadExceptions.increment();
+                log.error("{}: uncaught exception on {}", name, th.getName(), e);
+            });
             return t;
         };
     }

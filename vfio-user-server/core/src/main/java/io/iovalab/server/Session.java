@@ -45,6 +45,7 @@ final class Session {
         this.decoder = new MessageDecoder(options.maxDataXferSize());
         this.stats = stats;
         this.remote = new RemoteDmaChannel(this::sendDma, options.maxDataXferSize(), 64, 10_000);
+        handler.useRemote(remote);
     }
 
     RemoteDmaChannel remote() {
@@ -114,6 +115,7 @@ final class Session {
             // a bug in a device or in the server: the guest must not be able to kill the server
             log.error("{} failed unexpectedly", h, e);
             stats.errors.increment();
+            stats.internalErrors.increment();
             replyError(h, Errno.EIO);
             return;
         }

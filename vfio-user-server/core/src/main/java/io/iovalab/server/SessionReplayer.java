@@ -156,7 +156,7 @@ public final class SessionReplayer {
             }
         };
         IovaSpace iova = new IovaSpace(h.name(), noClient, h.maxDmaMaps());
-        ServerDeviceContext context = new ServerDeviceContext(h.name(), iova);
+        ServerDeviceContext context = new ServerDeviceContext(h.name(), iova, new SessionStats());
         Device device;
         try {
             device = registry.resolve(config).create(config, context);

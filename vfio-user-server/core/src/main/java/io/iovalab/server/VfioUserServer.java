@@ -31,7 +31,7 @@ public final class VfioUserServer implements AutoCloseable {
     private final ServerDeviceContext context;
     private final SwitchableRemoteDma remote;
     private final UnixListener listener;
-    private final SessionStats stats = new SessionStats();
+    private final SessionStats stats;
     private final Thread acceptThread;
     private final CountDownLatch closed = new CountDownLatch(1);
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
@@ -40,13 +40,14 @@ public final class VfioUserServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicReference<java.nio.file.Path> recordTo = new java.util.concurrent.atomic.AtomicReference<>();
 
     private VfioUserServer(ServerOptions options, Device device, IovaSpace iova, ServerDeviceContext context,
-                           SwitchableRemoteDma remote, UnixListener listener) {
+                           SwitchableRemoteDma remote, UnixListener listener, SessionStats stats) {
         this.options = options;
         this.device = device;
         this.iova = iova;
         this.context = context;
         this.remote = remote;
         this.listener = listener;
+        this.stats = stats;
         device.function().setListener(new PciListener() {
             @Override
             public void busMasterChanged(boolean enabled) {
@@ -69,7 +70,8 @@ public final class VfioUserServer implements AutoCloseable {
         DevicePlugin plugin = registry.resolve(options.device());
         SwitchableRemoteDma remote = new SwitchableRemoteDma();
         IovaSpace iova = new IovaSpace(options.name(), remote, options.maxDmaMaps());
-        ServerDeviceContext context = new ServerDeviceContext(options.name(), iova);
+        SessionStats stats = new SessionStats();
+        ServerDeviceContext context = new ServerDeviceContext(options.name(), iova, stats);
         Device device;
         try {
             device = plugin.create(options.device(), context);
@@ -85,7 +87,7 @@ public final class VfioUserServer implements AutoCloseable {
             context.close();
             throw e;
         }
-        VfioUserServer server = new VfioUserServer(options, device, iova, context, remote, listener);
+        VfioUserServer server = new VfioUserServer(options, device, iova, context, remote, listener, stats);
         server.acceptThread.start();
         return server;
     }
@@ -180,6 +182,7 @@ public final class VfioUserServer implements AutoCloseable {
             iova.unmapAll();
             files.clear();
             conn.release();
+            stats.ended.increment();
             log.info("{}: client gone; device reset, all DMA maps dropped", options.name());
         }
     }

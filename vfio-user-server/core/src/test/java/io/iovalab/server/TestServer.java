@@ -12,9 +12,15 @@ final class TestServer implements AutoCloseable {
     final VfioUserServer server;
 
     TestServer(String device) throws Exception {
+        this(device, o -> o);
+    }
+
+    /** With options changed from the defaults (limits tests). */
+    TestServer(String device, java.util.function.UnaryOperator<ServerOptions> options) throws Exception {
         dir = Files.createTempDirectory("iovalab-test");
         socket = dir.resolve("dev.sock");
-        server = VfioUserServer.start(ServerOptions.defaults(socket, DeviceConfig.parse(device)), DeviceRegistry.system());
+        server = VfioUserServer.start(options.apply(ServerOptions.defaults(socket, DeviceConfig.parse(device))),
+                DeviceRegistry.system());
     }
 
     VfioUserClient connect() throws Exception {

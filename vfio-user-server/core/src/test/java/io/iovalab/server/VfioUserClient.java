@@ -46,6 +46,13 @@ public final class VfioUserClient implements AutoCloseable {
         }
     }
 
+    /** No answer within the deadline. */
+    public static final class NoReplyException extends IOException {
+        NoReplyException(String message) {
+            super(message);
+        }
+    }
+
     /** A reply and the descriptor that came with it (GET_REGION_INFO). */
     public record Answer(Message.Reply reply, Fd[] fds) {
     }
@@ -100,9 +107,28 @@ public final class VfioUserClient implements AutoCloseable {
         return await(id, send(id, frame, fds));
     }
 
+    /** A request on the wire whose answer has not been awaited yet. */
+    public record Pending(int id, CompletableFuture<Object> answer) {
+    }
+
+    /** Sends bytes as they are without waiting: several requests can be in flight. */
+    public Pending rawAsync(int id, ByteBuffer frame, Fd... fds) throws IOException {
+        return new Pending(id, send(id, frame, fds));
+    }
+
+    /** The answer to a {@link #rawAsync} request, waiting at most {@code timeoutMillis}. */
+    public Answer await(Pending p, long timeoutMillis) throws IOException {
+        return await(p.id(), p.answer(), timeoutMillis);
+    }
+
+    /** {@link #raw(int, ByteBuffer, Fd...)} with its own deadline for the answer. */
+    public Answer raw(int id, ByteBuffer frame, long timeoutMillis, Fd... fds) throws IOException {
+        return await(id, send(id, frame, fds), timeoutMillis);
+    }
+
     /** Sends bytes without waiting for anything. */
-    public void rawNoReply(ByteBuffer frame) throws IOException {
-        write(frame);
+    public void rawNoReply(ByteBuffer frame, Fd... fds) throws IOException {
+        write(frame, fds);
     }
 
     private CompletableFuture<Object> send(int id, ByteBuffer frame, Fd... fds) throws IOException {
@@ -126,14 +152,18 @@ public final class VfioUserClient implements AutoCloseable {
     }
 
     private Answer await(int id, CompletableFuture<Object> f) throws IOException {
+        return await(id, f, 10_000);
+    }
+
+    private Answer await(int id, CompletableFuture<Object> f, long timeoutMillis) throws IOException {
         try {
-            Object o = f.get(10, TimeUnit.SECONDS);
+            Object o = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
             if (o instanceof IOException e) {
                 throw e;
             }
             return (Answer) o;
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IOException("no reply to id " + id + " within 10 s");
+            throw new NoReplyException("no reply to id " + id + " within " + timeoutMillis + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(e);
@@ -142,6 +172,11 @@ public final class VfioUserClient implements AutoCloseable {
         } finally {
             pending.remove(id);
         }
+    }
+
+    /** False once the connection has ended (the reader saw the end of the stream). */
+    public boolean connected() {
+        return reader.isAlive();
     }
 
     /** True if the server closed the connection. */

@@ -52,7 +52,7 @@ public final class Fd implements AutoCloseable {
         fcntl("fcntl(F_SETFL)", Libc.F_SETFL, on ? flags | Libc.O_NONBLOCK : flags & ~Libc.O_NONBLOCK);
     }
 
-    private int fcntl(String call, int cmd, int arg) throws OsException {
+    int fcntl(String call, int cmd, int arg) throws OsException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment err = Libc.errnoBuffer(a);
             int r = (int) Libc.FCNTL_INT.invokeExact(err, value, cmd, arg);

@@ -86,6 +86,9 @@ final class Libc {
     static final int EFD_CLOEXEC = 02000000;
     static final int EFD_NONBLOCK = 04000;
     static final int MFD_CLOEXEC = 1;
+    static final int MFD_ALLOW_SEALING = 2;
+    static final int F_ADD_SEALS = 1033;
+    static final int F_GET_SEALS = 1034;
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
     static final int MAP_SHARED = 1;
