@@ -2,7 +2,6 @@ package io.iovalab.guest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.iovalab.qemu.ExecResult;
-import io.iovalab.qemu.Guest;
 import io.iovalab.qemu.GuestSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,20 +1,20 @@
 package io.iovalab.guest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.iovalab.qemu.ExecResult;
 import io.iovalab.qemu.Guest;
 import io.iovalab.qemu.GuestSession;
 import io.iovalab.qemu.QmpClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.io.RandomAccessFile;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -119,7 +119,7 @@ class NvmeServerSigkillGuestTest {
             String log = Files.exists(qemuLog) ? Files.readString(qemuLog, StandardCharsets.ISO_8859_1) : "";
             if (log.contains("failed to read header") || log.contains(QEMU_11_1_DOUBLE_ERROR)) {
                 if (log.contains(QEMU_11_1_DOUBLE_ERROR)) {
-                    g.process().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                    g.process().waitFor(10, TimeUnit.SECONDS);
                 }
                 return log;
             }
