@@ -32,7 +32,7 @@ public final class Mlx5Plugin implements DevicePlugin {
                 new DeviceOption("psid", d.boardId(), "board id (PSID) reported by QUERY_ADAPTER"),
                 new DeviceOption("guid", String.format("0x%016x", d.nodeGuid()), "node GUID (port 1 GUID = node GUID + 1)"),
                 new DeviceOption("port", "active", "IB port state: down, init, armed or active (no link partner, no SM: loopback only)"),
-                new DeviceOption("lid", Integer.toString(d.lid()), "port LID (1-0xbfff, unicast); 0 = none (verbs tools then refuse to connect)"));
+                new DeviceOption("lid", Integer.toString(d.lid()), "port LID (1-0xbfff, unicast) while the port is up; 0 = none (verbs tools then refuse to connect)"));
     }
 
     private static int portState(String s) throws DeviceConfigException {

@@ -32,7 +32,8 @@ final class Port {
         this.nodeGuid = config.nodeGuid();
         this.portGuid = config.nodeGuid() + 1;
         this.state = config.portState();
-        this.lid = config.lid();
+        // a port that is down has no LID (an SM assigns one only once the link is up)
+        this.lid = config.portState() == Mlx5Config.PORT_DOWN ? 0 : config.lid();
     }
 
     int physicalState() {

@@ -65,6 +65,9 @@ class IbObjectsTest {
         assertEquals(5, hca_vport_context.port_physical_state.get(v, b), "LINK_UP");
         assertEquals(cfg.lid(), hca_vport_context.lid.get(v, b));
         assertTrue(cfg.lid() != 0, "verbs tools refuse to connect on LID 0");
+        Mlx5Config down = new Mlx5Config(cfg.deviceId(), cfg.vectors(), cfg.fwMajor(), cfg.fwMinor(), cfg.fwSub(), cfg.bootPages(),
+                cfg.initPages(), cfg.boardId(), cfg.bar0Size(), cfg.nodeGuid(), Mlx5Config.PORT_DOWN, 7);
+        assertEquals(0, new Port(down).lid, "a port that is down has no LID, whatever is configured");
         assertEquals(1, hca_vport_context.has_smi.get(v, b));
         assertEquals(cfg.nodeGuid(), hca_vport_context.node_guid.get(v, b));
         assertEquals(cfg.nodeGuid() + 1, hca_vport_context.port_guid.get(v, b));
