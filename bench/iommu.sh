@@ -2,13 +2,7 @@
 # IOMMU model benchmarks (issue 3): translate hit at 1M 4 KiB maps, map+unmap throughput, heap per
 # mapping — each beside a TreeMap baseline measured in the same run, printed as a table of ratios.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/.mvn/wrapper/bootstrap.sh"
-iovalab_find_java
-# package, not install: the classpath then names this checkout's module jars, not whatever another
-# checkout last installed into the shared local repository
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
-cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
+. "$(dirname "$0")/lib.sh"
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g)
 out=$(mktemp)
 "${java[@]}" -cp "$cp" org.openjdk.jmh.Main 'io.iovalab.bench.iommu.*Bench' -f 1 -wi 3 -w 1s -i 5 -r 1s \

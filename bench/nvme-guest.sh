@@ -4,11 +4,7 @@
 # with trapped doorbells; null backends everywhere. 4 KiB randread QD32 and 128 KiB seqread QD32.
 # Usage: bench/nvme-guest.sh [SECONDS=20] [TOPOLOGY=intel-iommu] [MMAP_KEYS, e.g. spin=0,poll=100]
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/.mvn/wrapper/bootstrap.sh"
-iovalab_find_java
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
-cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
+. "$(dirname "$0")/lib.sh"
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" \
   io.iovalab.bench.nvme.GuestFioBench "${1:-20}" "${2:-intel-iommu}" "${3:-}" | tee "$out" >&2

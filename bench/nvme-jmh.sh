@@ -3,11 +3,7 @@
 # NVMe Data Pointer walk (128 KiB PRP list / SGL segment through the IOMMU model), each beside a
 # no-checks floor measured in the same run, printed as a table of ratios.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/.mvn/wrapper/bootstrap.sh"
-iovalab_find_java
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
-cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
+. "$(dirname "$0")/lib.sh"
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" org.openjdk.jmh.Main \
   'io.iovalab.nvme.DataPointerBench|io.iovalab.bench.wire.CodecBench' -f 1 -wi 3 -w 1s -i 5 -r 1s \

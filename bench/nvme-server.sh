@@ -6,13 +6,9 @@
 # Then a second mmap run under JFR: allocation samples taken on the device's worker thread.
 # Usage: bench/nvme-server.sh [SECONDS=5] [QD=32]
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/.mvn/wrapper/bootstrap.sh"
-iovalab_find_java
+. "$(dirname "$0")/lib.sh"
 secs=${1:-5}
 qd=${2:-32}
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
-cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
 out=$(mktemp); jfr=$(mktemp --suffix=.jfr)
 trap 'rm -f "$out" "$jfr"' EXIT

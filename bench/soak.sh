@@ -6,10 +6,5 @@
 #   bench/soak.sh [MINUTES=60] [RESET_EVERY_S=15] [REBIND_EVERY_ROUNDS=3] [WORK_DIR]
 # Maven options (e.g. a private local repository) go in MAVEN_ARGS.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/.mvn/wrapper/bootstrap.sh"
-iovalab_find_java
-# package, not install: the classpath then names this checkout's module jars
-"$here/mvnw" -B -q -f "$here/pom.xml" -pl bench -am package -DskipTests >&2
-cp="$here/bench/target/classes:$(cat "$here/bench/target/classpath.txt")"
+. "$(dirname "$0")/lib.sh"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx1g -cp "$cp" io.iovalab.bench.soak.NvmeSoak "$@"
