@@ -87,10 +87,11 @@ public final class NvmeSoak {
         String out = "/host/fio-" + n + ".json";
         ExecResult r = g.run("""
                 rm -f /host/resets /host/reset.err /tmp/stop-resets
-                # stopped by a flag, not a signal: a reset in progress finishes and is counted
-                ( t=0
+                # stopped by a flag, not a signal: a reset in progress finishes and is counted; the
+                # clock carries over between rounds, or rounds shorter than the period would get none
+                ( t=$(cat /tmp/reset-clock 2>/dev/null || echo 0)
                   while [ ! -e /tmp/stop-resets ]; do
-                    sleep 1; t=$((t + 1)); [ $t -lt %d ] && continue; t=0
+                    sleep 1; t=$((t + 1)); echo $t > /tmp/reset-clock; [ $t -lt %d ] && continue; t=0; echo 0 > /tmp/reset-clock
                     if echo 1 > /sys/class/nvme/nvme0/reset_controller 2>>/host/reset.err; then echo ok >> /host/resets
                     else echo failed >> /host/resets; fi
                   done ) &
