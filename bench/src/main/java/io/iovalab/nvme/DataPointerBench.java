@@ -1,6 +1,6 @@
 package io.iovalab.nvme;
 
-import io.iovalab.iommu.Backing;
+import io.iovalab.bench.iommu.TestMemory;
 import io.iovalab.iommu.DmaCommand;
 import io.iovalab.iommu.IovaSpace;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -13,7 +13,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +34,7 @@ public class DataPointerBench {
     static final long DATA = BASE + 0x10000;
     static final int LEN = 128 << 10;
 
-    Arena arena;
+    TestMemory memory;
     MemorySegment ram;
     IovaSpace space;
     DmaCommand dma;
@@ -43,29 +42,11 @@ public class DataPointerBench {
 
     @Setup(Level.Trial)
     public void setup() throws Exception {
-        arena = Arena.ofShared();
-        ram = arena.allocate(1 << 20, 4096);
+        memory = new TestMemory(1 << 20);
+        ram = memory.segment();
         space = new IovaSpace("b3", null);
         space.setBusMasterEnabled(true);
-        space.map(BASE, 1 << 20, new Backing() {
-            @Override
-            public MemorySegment segment() {
-                return ram;
-            }
-
-            @Override
-            public void retain() {
-            }
-
-            @Override
-            public void release() {
-            }
-
-            @Override
-            public String describe() {
-                return "b3";
-            }
-        }, 0, true, true);
+        space.map(BASE, 1 << 20, memory, 0, true, true);
         // pages 1..31 of the buffer, every other page so nothing merges: the walk does all its work
         for (int i = 1; i < 32; i++) {
             ram.set(ValueLayout.JAVA_LONG, 8L * (i - 1), DATA + 8192L * i);
@@ -84,7 +65,7 @@ public class DataPointerBench {
     public void tearDown() {
         dma.end();
         space.close();
-        arena.close();
+        memory.close();
     }
 
     @Benchmark
