@@ -328,13 +328,24 @@ final class AccessHandle implements DmaCommand {
     }
 
     // ---- scalars: one entry load when the scalar sits in one local page, the general walk otherwise ----
-    // (the fast paths stay small enough for the JIT to inline them into the caller)
+    // (the fast paths stay small enough for the JIT to inline them into the caller; direct, segment
+    // and offset are the whole translation of a hit, which TranslateBench measures on its own)
 
     /** The entry that serves a {@code size}-byte scalar at {@code iova} directly, or 0 for the slow path. */
-    private long direct(long iova, int size, long right) {
+    long direct(long iova, int size, long right) {
         long pte = table.pte(iova >>> Pte.PAGE_SHIFT);
         boolean inPage = (iova & Pte.PAGE_MASK) <= Pte.PAGE - size;
         return (pte & right) != 0 && Pte.valid(pte) && Pte.slot(pte) != 0 && inPage && space.busMasterEnabled() ? pte : 0;
+    }
+
+    /** The memory behind a {@link #direct} entry; null when its map went while we looked. */
+    MemorySegment segment(long pte) {
+        return slots.segment(Pte.slot(pte));
+    }
+
+    /** Where in {@link #segment} the byte at {@code iova} of a {@link #direct} entry is. */
+    static long offset(long pte, long iova) {
+        return Pte.offset(pte) + (iova & Pte.PAGE_MASK);
     }
 
     private long readScalar(long iova, int size) throws DmaFault {
@@ -345,12 +356,12 @@ final class AccessHandle implements DmaCommand {
         long pte = direct(iova, size, Pte.READ);
         if (pte != 0) {
             long v;
-            MemorySegment s = slots.segment(Pte.slot(pte));
+            MemorySegment s = segment(pte);
             if (s == null) {
                 return readWalking(iova, size); // its map went while we looked: let the walk say how
             }
             try {
-                long off = Pte.offset(pte) + (iova & Pte.PAGE_MASK);
+                long off = offset(pte, iova);
                 v = switch (size) {
                     case 1 -> s.get(ValueLayout.JAVA_BYTE, off);
                     case 2 -> s.get(SHORT, off);
@@ -386,8 +397,8 @@ final class AccessHandle implements DmaCommand {
         try {
             long pte = direct(iova, size, Pte.WRITE);
             if (pte != 0) {
-                MemorySegment s = slots.segment(Pte.slot(pte));
-                long off = Pte.offset(pte) + (iova & Pte.PAGE_MASK);
+                MemorySegment s = segment(pte);
+                long off = offset(pte, iova);
                 switch (size) {
                     case 1 -> s.set(ValueLayout.JAVA_BYTE, off, (byte) value);
                     case 2 -> s.set(SHORT, off, (short) value);

@@ -1,0 +1,130 @@
+package io.iovalab.iommu;
+
+import io.iovalab.bench.iommu.TestMemory;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * N 4 KiB maps (the vIOMMU case: one DMA_MAP per page) scattered over 64 MiB of guest memory,
+ * looked up at random pages. Two questions, each beside a TreeMap doing the same job:
+ * <ul>
+ * <li>translate: what the IOMMU model costs — the code a scalar access runs when it hits (bus master,
+ * entry, permission, page-local, backing slot), up to the guest byte's place in its segment, without
+ * touching guest memory. In the package of the model so it measures that code, not a copy of it.</li>
+ * <li>access: translate plus an 8-byte read of that guest memory, beside the floor of this access
+ * pattern on this machine (a flat array indexed by page number, no checks, the same read). Random
+ * reads of 64 MiB miss the caches, so the access figures are mostly the memory's.</li>
+ * </ul>
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class TranslateBench {
+    static final long BASE = 0x1_0000_0000L;
+
+    @Param({"1000000"})
+    int mappings;
+
+    TestMemory mem;
+    IovaSpace space;
+    AccessHandle dma;
+    TreeMap<Long, long[]> baseline;
+    MemorySegment memory;
+    long[] flat;
+    long[] addresses;
+    int next;
+
+    @Setup(Level.Trial)
+    public void setup() throws Exception {
+        mem = new TestMemory(64L << 20);
+        memory = mem.segment();
+        long pages = memory.byteSize() / 4096;
+        space = new IovaSpace("bench", null);
+        space.setBusMasterEnabled(true);
+        baseline = new TreeMap<>();
+        flat = new long[mappings];
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < mappings; i++) {
+            long off = (r.nextLong(pages)) * 4096;
+            space.map(BASE + 4096L * i, 4096, mem, off, true, true);
+            baseline.put(BASE + 4096L * i, new long[] {4096, off});
+            flat[i] = off;
+        }
+        dma = (AccessHandle) space.newCommand().start(0, DmaCommand.NO_COMMAND);
+        // at least one address per map, so the lookups range over all of them rather than a cached subset
+        addresses = new long[Integer.highestOneBit(Math.max(mappings, 2) - 1) << 1];
+        for (int i = 0; i < addresses.length; i++) {
+            addresses[i] = BASE + 4096L * r.nextInt(mappings) + 8 * r.nextInt(512);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        space.close();
+        mem.close();
+    }
+
+    private long nextAddress() {
+        return addresses[next++ & (addresses.length - 1)];
+    }
+
+    /** Native address of the guest byte; a miss would be a bug in the setup, not a figure. */
+    @Benchmark
+    public long translate() {
+        long a = nextAddress();
+        long pte = dma.direct(a, 8, Pte.READ);
+        MemorySegment s = pte == 0 ? null : dma.segment(pte);
+        if (s == null) {
+            throw new IllegalStateException("miss at 0x" + Long.toHexString(a));
+        }
+        return s.address() + AccessHandle.offset(pte, a);
+    }
+
+    @Benchmark
+    public long treeMapTranslate() {
+        long a = nextAddress();
+        Map.Entry<Long, long[]> e = baseline.floorEntry(a);
+        long[] m = e.getValue();
+        if (a - e.getKey() >= m[0]) {
+            throw new IllegalStateException("miss at 0x" + Long.toHexString(a));
+        }
+        return memory.address() + m[1] + (a - e.getKey());
+    }
+
+    @Benchmark
+    public long access() throws DmaFault {
+        return dma.readLong(nextAddress());
+    }
+
+    @Benchmark
+    public long treeMapAccess() {
+        long a = nextAddress();
+        Map.Entry<Long, long[]> e = baseline.floorEntry(a);
+        long[] m = e.getValue();
+        if (a - e.getKey() >= m[0]) {
+            throw new IllegalStateException("miss at 0x" + Long.toHexString(a));
+        }
+        return memory.get(ValueLayout.JAVA_LONG_UNALIGNED, m[1] + (a - e.getKey()));
+    }
+
+    @Benchmark
+    public long flatArrayFloor() {
+        long a = nextAddress();
+        return memory.get(ValueLayout.JAVA_LONG_UNALIGNED, flat[(int) ((a - BASE) >>> 12)] + (a & 4095));
+    }
+}
