@@ -23,7 +23,8 @@ import java.util.Map;
  * the same for all. fio runs on one device at a time. Prints {@code key=value} lines for
  * {@code bench/nvme-guest.sh}.
  *
- * <p>Arguments: {@code seconds [topology [extra nvme keys for the mmap device, e.g. spin=0,poll=100]]}.
+ * <p>Arguments: {@code seconds [topology [extra nvme keys for the mmap device, e.g. spin=0,poll=100]
+ * [Interrupt Coalescing dword 11 the guest sets on every controller [rounds]]]]}.
  */
 public final class GuestFioBench {
     record Workload(String name, String rw, String bs, int qd) {
@@ -37,6 +38,8 @@ public final class GuestFioBench {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         String topology = args.length > 1 ? args[1] : "intel-iommu";
         String mmapKeys = args.length > 2 && !args[2].isEmpty() ? "," + args[2] : "";
+        String coalescing = args.length > 3 && !args[3].isEmpty() ? args[3] : "";
+        int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 3;
         Path dir = Files.createTempDirectory("iovalab-b1");
         Map<String, String> serials = new LinkedHashMap<>();
         serials.put("qemu-nvme", "B1QEMUNVME");
@@ -53,18 +56,34 @@ public final class GuestFioBench {
             g.waitFor("test $(ls /sys/class/nvme | wc -l) -ge 3 && test -b /dev/nvme2n1", Duration.ofSeconds(120),
                     "three nvme controllers");
             System.out.println("accel=" + Accel.AUTO.resolve().qemuName() + " topology=" + topology + " kernel="
-                    + g.kernelRelease() + " seconds=" + seconds + " mmapKeys=" + (mmapKeys.isEmpty() ? "-" : mmapKeys.substring(1)));
-            for (Workload w : WORKLOADS) {
+                    + g.kernelRelease() + " seconds=" + seconds + " mmapKeys=" + (mmapKeys.isEmpty() ? "-" : mmapKeys.substring(1))
+                    + " coalescing=" + (coalescing.isEmpty() ? "-" : coalescing) + " rounds=" + rounds);
+            if (!coalescing.isEmpty()) {
                 for (Map.Entry<String, String> dev : serials.entrySet()) {
-                    String node = node(g, dev.getValue());
-                    ExecResult r = g.run("fio --name=b1 --filename=" + node + " --direct=1 --ioengine=libaio --rw=" + w.rw()
-                            + " --bs=" + w.bs() + " --iodepth=" + w.qd() + " --ramp_time=3 --runtime=" + seconds
-                            + " --time_based --size=1G --output-format=terse --terse-version=3",
-                            Duration.ofSeconds(seconds + 240)).requireSuccess("fio " + w.name() + " on " + dev.getKey());
-                    String[] t = r.stdout().strip().lines().reduce((a, b) -> b).orElseThrow().split(";");
-                    // terse v3: 4 error, 6 read bandwidth KiB/s, 7 read IOPS; completion latency percentiles follow
-                    System.out.printf("workload=%s device=%s node=%s errors=%s iops=%s bwKiB=%s%n", w.name(), dev.getKey(),
-                            node, t[4], t[7], t[6]);
+                    String ctrl = controller(node(g, dev.getValue()));
+                    ExecResult r = g.run("nvme set-feature /dev/" + ctrl + " -f 8 -V " + coalescing + " && nvme get-feature /dev/"
+                            + ctrl + " -f 8", Duration.ofSeconds(30));
+                    System.out.printf("device=%s coalescingSet=%s answer=%s%n", dev.getKey(), r.exitCode() == 0,
+                            r.stdout().strip().lines().reduce((a, b) -> b).orElse("").replace(' ', '_'));
+                }
+            }
+            // rounds interleave the devices (A B C A B C ...): this machine's speed drifts by 2x within
+            // minutes, and interleaving spreads the drift over all of them rather than one
+            for (Workload w : WORKLOADS) {
+                for (int round = 1; round <= rounds; round++) {
+                    for (Map.Entry<String, String> dev : serials.entrySet()) {
+                        String node = node(g, dev.getValue());
+                        long[] before = ioAndInterrupts(g, node);
+                        ExecResult r = g.run("fio --name=b1 --filename=" + node + " --direct=1 --ioengine=libaio --rw=" + w.rw()
+                                + " --bs=" + w.bs() + " --iodepth=" + w.qd() + " --ramp_time=3 --runtime=" + seconds
+                                + " --time_based --size=1G --output-format=terse --terse-version=3",
+                                Duration.ofSeconds(seconds + 240)).requireSuccess("fio " + w.name() + " on " + dev.getKey());
+                        long[] after = ioAndInterrupts(g, node);
+                        String[] t = r.stdout().strip().lines().reduce((a, b) -> b).orElseThrow().split(";");
+                        // terse v3: 4 error, 6 read bandwidth KiB/s, 7 read IOPS; completion latency percentiles follow
+                        System.out.printf("workload=%s round=%d device=%s node=%s errors=%s iops=%s bwKiB=%s ios=%d irqs=%d%n",
+                                w.name(), round, dev.getKey(), node, t[4], t[7], t[6], after[0] - before[0], after[1] - before[1]);
+                    }
                 }
             }
             Map<String, Object> m = mmap.device().inspect();
@@ -80,6 +99,25 @@ public final class GuestFioBench {
         ServerOptions o = ServerOptions.defaults(socket, c);
         return VfioUserServer.start(new ServerOptions(socket, c, "b1" + doorbells, o.maxMsgFds(), o.maxDataXferSize(),
                 o.maxDmaMaps()), DeviceRegistry.system());
+    }
+
+    /**
+     * Reads completed on {@code node} (its block stat) and interrupts taken by its controller's I/O
+     * queues (every CPU's column of /proc/interrupts): how many completions the guest handles per
+     * interrupt, which is most of what a device can change about the guest's cost per I/O.
+     */
+    private static long[] ioAndInterrupts(GuestSession g, String node) throws Exception {
+        String ctrl = controller(node);
+        ExecResult r = g.run("read -r ios _ < /sys/block/" + node.substring("/dev/".length()) + "/stat; echo $ios;"
+                + " awk '$NF ~ /^" + ctrl + "q[1-9][0-9]*$/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }'"
+                + " /proc/interrupts", Duration.ofSeconds(30)).requireSuccess("interrupts of " + ctrl);
+        String[] v = r.stdout().strip().split("\\s+");
+        return new long[] {Long.parseLong(v[0]), Long.parseLong(v[1])};
+    }
+
+    /** nvme0 for /dev/nvme0n1. */
+    private static String controller(String node) {
+        return node.substring("/dev/".length(), node.lastIndexOf('n'));
     }
 
     /** The block device of the controller with {@code serial}. */
