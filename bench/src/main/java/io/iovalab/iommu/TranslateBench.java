@@ -46,8 +46,7 @@ public class TranslateBench {
     TreeMap<Long, long[]> baseline;
     MemorySegment memory;
     long[] flat;
-    long[] addresses;
-    int next;
+    long seed = 0x9E3779B97F4A7C15L;
 
     @Setup(Level.Trial)
     public void setup() throws Exception {
@@ -66,11 +65,9 @@ public class TranslateBench {
             flat[i] = off;
         }
         dma = (AccessHandle) space.newCommand().start(0, DmaCommand.NO_COMMAND);
-        // at least one address per map, so the lookups range over all of them rather than a cached subset
-        addresses = new long[Integer.highestOneBit(Math.max(mappings, 2) - 1) << 1];
-        for (int i = 0; i < addresses.length; i++) {
-            addresses[i] = BASE + 4096L * r.nextInt(mappings) + 8 * r.nextInt(512);
-        }
+        // settle the heap the setup churned: concurrent GC work would otherwise share the two
+        // cores with the first iterations and move the tables while they are measured
+        System.gc();
     }
 
     @TearDown(Level.Trial)
@@ -79,8 +76,19 @@ public class TranslateBench {
         mem.close();
     }
 
+    /**
+     * A random 8-byte-aligned address in a random map (xorshift64, scaled by a multiply): computed
+     * rather than read from a table, so the harness streams no memory through the caches the
+     * lookups are measured in.
+     */
     private long nextAddress() {
-        return addresses[next++ & (addresses.length - 1)];
+        long x = seed;
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        seed = x;
+        long map = ((x >>> 32) * mappings) >>> 32;
+        return BASE + 4096L * map + ((x >>> 3) & 4088);
     }
 
     /** Native address of the guest byte; a miss would be a bug in the setup, not a figure. */
