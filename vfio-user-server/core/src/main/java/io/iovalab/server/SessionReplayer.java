@@ -8,7 +8,6 @@ import io.iovalab.iommu.TraceEvent;
 import io.iovalab.os.EventFd;
 import io.iovalab.os.Fd;
 import io.iovalab.os.Memfd;
-import io.iovalab.pci.PciListener;
 import io.iovalab.recording.DeviceSideTrace;
 import io.iovalab.recording.Entry;
 import io.iovalab.recording.Recording;
@@ -167,17 +166,7 @@ public final class SessionReplayer {
         DmaFileCache files = new DmaFileCache();
         IrqTable irqs = new IrqTable(device.function().interrupts());
         RequestHandler handler = new RequestHandler(device, iova, files, irqs, options);
-        device.function().setListener(new PciListener() {
-            @Override
-            public void busMasterChanged(boolean enabled) {
-                iova.setBusMasterEnabled(enabled);
-            }
-
-            @Override
-            public void functionLevelReset() {
-                handler.reset(Device.ResetReason.FLR);
-            }
-        });
+        device.function().setListener(DeviceWiring.pciListener(iova, () -> handler));
         java.util.function.Consumer<TraceEvent> iommuListener = e -> addReplayed(DeviceSideTrace.of(e));
         java.util.function.Consumer<DeviceEvent> deviceListener = e -> addReplayed(DeviceSideTrace.of(e));
         iova.trace().subscribe(iommuListener);

@@ -2,7 +2,6 @@ package io.iovalab.server;
 
 import io.iovalab.iommu.IovaSpace;
 import io.iovalab.os.Process;
-import io.iovalab.pci.PciListener;
 import io.iovalab.spi.Device;
 import io.iovalab.spi.DeviceConfigException;
 import io.iovalab.spi.DevicePlugin;
@@ -48,20 +47,7 @@ public final class VfioUserServer implements AutoCloseable {
         this.remote = remote;
         this.listener = listener;
         this.stats = stats;
-        device.function().setListener(new PciListener() {
-            @Override
-            public void busMasterChanged(boolean enabled) {
-                iova.setBusMasterEnabled(enabled);
-            }
-
-            @Override
-            public void functionLevelReset() {
-                RequestHandler h = handler;
-                if (h != null) {
-                    h.reset(Device.ResetReason.FLR);
-                }
-            }
-        });
+        device.function().setListener(DeviceWiring.pciListener(iova, () -> handler));
         this.acceptThread = new Thread(this::acceptLoop, options.name() + "-accept");
     }
 
