@@ -4,9 +4,8 @@
 # same run, printed as a table of ratios. Usage: bench/iommu.sh [FORKS=3]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g)
-# as ./iovalab runs the server: on 2 MiB heap pages where the kernel offers THP
-grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null && java+=(-XX:+UseTransparentHugePages)
+# the JVM flags ./iovalab runs the server with (huge heap pages where the kernel offers them)
+java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g $(iovalab_server_jvm_flags))
 forks=${1:-3}
 out=$(mktemp)
 # several forks, each a fresh JVM and heap layout; a figure is the median of the forks' means, which

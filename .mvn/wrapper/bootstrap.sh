@@ -17,6 +17,14 @@ iovalab_find_java() {
   echo "iovalab: no JDK >= 25 found under /usr/lib/jvm; install one (e.g. temurin-25-jdk) or set JAVA_HOME" >&2
   return 1
 }
+# The server's JVM flags beyond the classpath. The IOMMU model's page-table leaves live on the heap
+# and span megabytes at 10^6 maps: 2 MiB pages keep a translation's TLB misses down. Only where the
+# kernel offers THP (the JVM warns otherwise).
+iovalab_server_jvm_flags() {
+  if grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+    echo -XX:+UseTransparentHugePages
+  fi
+}
 iovalab_maven_dist() {
   local repo="${MAVEN_REPO_LOCAL:-$HOME/.m2/repository}"
   # without unzip the wrapper asks for the .tar.gz variant
