@@ -58,9 +58,13 @@ public final class GuestFioBench {
             System.out.println("accel=" + Accel.AUTO.resolve().qemuName() + " topology=" + topology + " kernel="
                     + g.kernelRelease() + " seconds=" + seconds + " mmapKeys=" + (mmapKeys.isEmpty() ? "-" : mmapKeys.substring(1))
                     + " coalescing=" + (coalescing.isEmpty() ? "-" : coalescing) + " rounds=" + rounds);
+            Map<String, String> nodes = new LinkedHashMap<>();
+            for (Map.Entry<String, String> dev : serials.entrySet()) {
+                nodes.put(dev.getKey(), node(g, dev.getValue()));
+            }
             if (!coalescing.isEmpty()) {
-                for (Map.Entry<String, String> dev : serials.entrySet()) {
-                    String ctrl = controller(node(g, dev.getValue()));
+                for (Map.Entry<String, String> dev : nodes.entrySet()) {
+                    String ctrl = controller(dev.getValue());
                     ExecResult r = g.run("nvme set-feature /dev/" + ctrl + " -f 8 -V " + coalescing + " && nvme get-feature /dev/"
                             + ctrl + " -f 8", Duration.ofSeconds(30));
                     System.out.printf("device=%s coalescingSet=%s answer=%s%n", dev.getKey(), r.exitCode() == 0,
@@ -71,8 +75,8 @@ public final class GuestFioBench {
             // minutes, and interleaving spreads the drift over all of them rather than one
             for (Workload w : WORKLOADS) {
                 for (int round = 1; round <= rounds; round++) {
-                    for (Map.Entry<String, String> dev : serials.entrySet()) {
-                        String node = node(g, dev.getValue());
+                    for (Map.Entry<String, String> dev : nodes.entrySet()) {
+                        String node = dev.getValue();
                         long[] before = ioAndInterrupts(g, node);
                         ExecResult r = g.run("fio --name=b1 --filename=" + node + " --direct=1 --ioengine=libaio --rw=" + w.rw()
                                 + " --bs=" + w.bs() + " --iodepth=" + w.qd() + " --ramp_time=3 --runtime=" + seconds
