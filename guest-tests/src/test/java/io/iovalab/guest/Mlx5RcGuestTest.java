@@ -38,19 +38,24 @@ class Mlx5RcGuestTest {
             EOF
             """;
 
-    /** Runs server and client of a pingpong-style tool; prints SERVER/CLIENT sections and their exit codes. */
+    /**
+     * Runs server and client of a pingpong-style tool; prints SERVER/CLIENT sections and their exit
+     * codes. Line-buffered, so what a side printed before {@code timeout} killed it is still there.
+     */
     static String pair(String tool, String args, int seconds) {
         return """
-                (timeout %3$d %1$s %2$s > /tmp/srv.log 2>&1; echo "SERVER_RC $?" >> /tmp/srv.log) &
+                (timeout %3$d stdbuf -oL %1$s %2$s > /tmp/srv.log 2>&1; echo "SERVER_RC $?" >> /tmp/srv.log) &
                 sleep 2
-                timeout %3$d %1$s %2$s 127.0.0.1 > /tmp/cli.log 2>&1; echo "CLIENT_RC $?" >> /tmp/cli.log
+                timeout %3$d stdbuf -oL %1$s %2$s 127.0.0.1 > /tmp/cli.log 2>&1; echo "CLIENT_RC $?" >> /tmp/cli.log
                 wait
                 echo SERVER; cat /tmp/srv.log; echo CLIENT; cat /tmp/cli.log; echo DONE
                 """.formatted(tool, args, seconds);
     }
 
-    static void assertPair(String out, String what) {
-        assertTrue(out.contains("SERVER_RC 0") && out.contains("CLIENT_RC 0"), what + " completed on both sides:\n" + out);
+    /** Both sides exited 0; if not, the message carries the device's own account (its last WQE error, its counters). */
+    static void assertPair(String out, String what, VfioUserServer server) {
+        assertTrue(out.contains("SERVER_RC 0") && out.contains("CLIENT_RC 0"),
+                () -> what + " completed on both sides:\n" + out + "\ndevice: " + brief(server.device().inspect()));
     }
 
     @Test
@@ -71,7 +76,7 @@ class Mlx5RcGuestTest {
             assertTrue(out.contains("IBDEV mlx5_0"), out);
             String port = section(out, "PORT", "PINGPONG");
             assertTrue(port.contains("PORT_ACTIVE") && port.matches("(?s).*port_lid:\\s+1\\b.*"), "port active with LID 1:\n" + port);
-            assertPair(section(out, "PINGPONG", "EVENTS"), "ibv_rc_pingpong");
+            assertPair(section(out, "PINGPONG", "EVENTS"), "ibv_rc_pingpong", server);
             assertTrue(out.matches("(?s).*200 iters in.*"), "both sides report the 200 iterations:\n" + out);
             assertClean(out, "ibv_rc_pingpong");
             assertTrue((Long) dev.get("sends") >= 400, "the device carried the 2 x 200 messages: " + brief(dev));
@@ -84,8 +89,8 @@ class Mlx5RcGuestTest {
             System.out.println(out);
             dev = server.device().inspect();
             System.out.println("device after -e and -o -P: " + brief(dev));
-            assertPair(section(out, "EVENTS_PP", "ODP_PP"), "ibv_rc_pingpong -e (completion events)");
-            assertPair(section(out, "ODP_PP", "EVENTS"), "ibv_rc_pingpong -o -P (ODP MRs, prefetched)");
+            assertPair(section(out, "EVENTS_PP", "ODP_PP"), "ibv_rc_pingpong -e (completion events)", server);
+            assertPair(section(out, "ODP_PP", "EVENTS"), "ibv_rc_pingpong -o -P (ODP MRs, prefetched)", server);
             assertClean(out, "ibv_rc_pingpong -e / -o -P");
             assertEquals(0L, dev.get("wqeErrors"), "no WQE failed: " + dev.get("lastWqeError"));
             assertEquals(0L, dev.get("commandsFailed"), "device-side failed commands");
@@ -165,7 +170,7 @@ class Mlx5RcGuestTest {
             assertTrue(py.contains("ODPFAULT send=0 recv=0 bytes=16384 same=True"),
                     "ODP MRs the device has not seen: the send completes on page faults, byte for byte:\n" + py);
             assertTrue(py.contains("DONE"), py);
-            assertPair(section(out, "ODP_FAULT_PP", "EVENTS"), "ibv_rc_pingpong -o (ODP, no prefetch)");
+            assertPair(section(out, "ODP_FAULT_PP", "EVENTS"), "ibv_rc_pingpong -o (ODP, no prefetch)", server);
             assertTrue((Long) dev.get("pageFaults") >= 2, "the device raised page faults on both sides: " + brief(dev));
             assertEquals(dev.get("pageFaults"), dev.get("pageFaultsResumed"), "every fault resumed");
             assertEquals(0L, dev.get("pageFaultsFailed"), brief(dev));

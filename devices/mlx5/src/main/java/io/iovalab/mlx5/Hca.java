@@ -6,6 +6,7 @@ import io.iovalab.pci.Interrupts;
 
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
@@ -28,7 +29,7 @@ final class Hca implements CommandQueue.Completion {
     private final ThreadFactory threads;
     private final AtomicInteger pendingSlots = new AtomicInteger();
     private volatile boolean eqDoorbell;
-    private volatile boolean sqDoorbell;
+    private final AtomicBoolean sqDoorbell = new AtomicBoolean();
     /** How soon a send that found no receive posted is tried again (the RNR timer). */
     static final long RNR_RETRY_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
     private long lastRetry;
@@ -54,10 +55,10 @@ final class Hca implements CommandQueue.Completion {
         this.firmware = new Firmware(config, eqs);
         this.cmdq = new CommandQueue(iseg, firmware, this);
         this.sendQueues = new SendQueues(firmware, eqs);
-        firmware.qpErrored = () -> sqDoorbell = true; // a QP moved to ERR by a command: flush its WQEs on the next pass
+        firmware.qpErrored = () -> sqDoorbell.set(true); // a QP moved to ERR by a command: flush its WQEs on the next pass
         firmware.pageFaultResumed = (qp, error) -> {
             sendQueues.pageFaults.resume(qp, error);
-            sqDoorbell = true;
+            sqDoorbell.set(true);
         };
     }
 
@@ -92,7 +93,7 @@ final class Hca implements CommandQueue.Completion {
         } else if (pageOffset >= SQ_DOORBELLS) {
             // a send doorbell (or a BlueFlame copy of the WQE, which we do not advertise): the
             // doorbell record says which WQEs are new, so the value itself is not needed
-            sqDoorbell = true;
+            sqDoorbell.set(true);
             wake();
         }
     }
@@ -163,13 +164,15 @@ final class Hca implements CommandQueue.Completion {
                 eqs.serviceArms();
                 did = true;
             }
-            boolean retry = !sqDoorbell && sendQueues.waiting() && System.nanoTime() - lastRetry > RNR_RETRY_NANOS;
-            if (sqDoorbell || retry || sendQueues.armsPending()) {
-                boolean sq = sqDoorbell || retry;
+            // taken and cleared in one step: a doorbell stored between a read and a clear would be
+            // lost, and its WQEs would wait for a doorbell that never comes (the verbs program too)
+            boolean doorbell = sqDoorbell.getAndSet(false);
+            boolean retry = !doorbell && sendQueues.waiting() && System.nanoTime() - lastRetry > RNR_RETRY_NANOS;
+            if (doorbell || retry || sendQueues.armsPending()) {
+                boolean sq = doorbell || retry;
                 if (retry) {
                     lastRetry = System.nanoTime();
                 }
-                sqDoorbell = false;
                 synchronized (firmware) { // the QPs, CQs and mkeys are the command handlers' objects
                     eqDma.start(0, DmaCommand.NO_COMMAND);
                     try {
