@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A booted guest and the runner for scripts in it. The guest's /init mounts a host directory
@@ -50,8 +53,41 @@ public final class GuestSession implements AutoCloseable {
         this.bootMillis = System.currentTimeMillis() - t0;
     }
 
-    /** Starts QEMU and (unless interactive) waits until the guest's runner is up. */
+    /**
+     * Starts QEMU and (unless interactive) waits until the guest's runner is up. A boot in which
+     * neither the guest's console nor QEMU printed a line (seen here once in some hundreds of TCG
+     * boots, the kernel silent before /init) is reported on stderr with QEMU's state and tried
+     * once more; any other boot failure, or a second silent one, is the caller's.
+     */
     public static GuestSession start(GuestSpec spec) throws IOException {
+        try {
+            return launch(spec);
+        } catch (SilentBoot e) {
+            System.err.println("iovalab: " + e.getMessage() + "\niovalab: the guest and QEMU printed nothing: booting once more");
+            try {
+                return launch(spec);
+            } catch (SilentBoot again) {
+                throw new GuestException(again.getMessage() + "\n(the second boot in a row that printed nothing)");
+            }
+        }
+    }
+
+    /** A boot timeout with an empty console and an empty QEMU log. */
+    private static final class SilentBoot extends IOException {
+        SilentBoot(String message) {
+            super(message);
+        }
+    }
+
+    private static boolean empty(Path log) {
+        try {
+            return !Files.exists(log) || Files.size(log) == 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static GuestSession launch(GuestSpec spec) throws IOException {
         Files.createDirectories(spec.workDir());
         Path share = spec.workDir().resolve("share");
         QemuProvisioner.deleteTree(share);
@@ -83,12 +119,33 @@ public final class GuestSession implements AutoCloseable {
                         + tail(qemuLog, 20) + tail(serialLog, 30));
             }
             if (System.nanoTime() > deadline) {
-                throw new GuestException("boot: the guest did not come up within " + spec.bootTimeout().toSeconds()
-                        + " s (" + spec.image().name() + " kernel " + spec.image().kernelVersion() + ")" + tail(serialLog, 40));
+                String why = "boot: the guest did not come up within " + spec.bootTimeout().toSeconds()
+                        + " s (" + spec.image().name() + " kernel " + spec.image().kernelVersion() + ")" + tail(serialLog, 40)
+                        + tail(qemuLog, 20) + "\n--- QEMU, asked at the timeout\n" + stuckState();
+                throw empty(serialLog) && empty(qemuLog) ? new SilentBoot(why) : new GuestException(why);
             }
             sleep(100);
         }
         kernelRelease = Files.readString(ready).strip();
+    }
+
+    /**
+     * Where a guest that printed nothing is: QEMU's run state and each vCPU's instruction pointer and HLT flag
+     * (a QEMU that does not answer its monitor is itself stuck, e.g. a vCPU holding the BQL
+     * while it waits for a vfio-user reply).
+     */
+    private String stuckState() {
+        try (QmpClient q = QmpClient.connect(qmp, Duration.ofSeconds(5))) {
+            StringBuilder b = new StringBuilder("status " + q.status());
+            String regs = q.execute("human-monitor-command", Map.of("command-line", "info registers -a")).asText();
+            Matcher m = Pattern.compile("([RE]IP=\\S+).*?(HLT=\\d)", Pattern.DOTALL).matcher(regs);
+            for (int cpu = 0; m.find(); cpu++) {
+                b.append("; vCPU ").append(cpu).append(' ').append(m.group(1)).append(' ').append(m.group(2));
+            }
+            return b.toString();
+        } catch (IOException | RuntimeException e) {
+            return "no answer on QMP: " + e.getMessage();
+        }
     }
 
     public long bootMillis() {
@@ -203,7 +260,7 @@ public final class GuestSession implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (qemu.isAlive() && !spec.interactive()) {
+            if (qemu.isAlive() && !spec.interactive() && !kernelRelease.isEmpty()) { // only a runner that came up can power off
                 Files.writeString(share.resolve("poweroff"), "");
                 qemu.waitFor(10, TimeUnit.SECONDS);
             }

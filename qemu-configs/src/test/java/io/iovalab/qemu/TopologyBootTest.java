@@ -5,7 +5,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,6 +59,11 @@ class TopologyBootTest {
             ExecResult fail = g.run("echo to-stderr >&2; exit 7", Duration.ofSeconds(30));
             assertEquals(7, fail.exitCode());
             assertEquals("to-stderr\n", fail.stderr());
+            g.close();
+            assertFalse(g.process().isAlive(), "closing ends QEMU");
+            String console = Files.readString(g.serialLog(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertFalse(console.contains("Kernel panic") || console.contains("/init:"),
+                    "the guest powers off cleanly and its /init reports nothing:\n" + console);
         }
     }
 
@@ -66,6 +74,28 @@ class TopologyBootTest {
                     () -> g.run("# wait-forever\nsleep 600", Duration.ofSeconds(3)));
             assertTrue(e.getMessage().contains("script 0 (# wait-forever) did not finish within 3 s"), e.getMessage());
         }
+    }
+
+    @Test
+    void a_boot_that_prints_nothing_is_reported_with_qemus_state_and_tried_once_more(@TempDir Path dir) throws Exception {
+        // -S: QEMU waits for "cont", so the guest never runs and neither it nor QEMU prints a line;
+        // vCPU 0 sits at the reset vector, the application processor waits for its INIT-SIPI (halted)
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        GuestException e;
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            e = assertThrows(GuestException.class, () -> Guest.builder().topology("none").workDir(dir).memoryMiB(1024)
+                    .qemuArgs("-S").bootTimeout(Duration.ofSeconds(3)).start());
+        } finally {
+            System.setErr(err);
+        }
+        String first = captured.toString(StandardCharsets.UTF_8);
+        System.err.print(first);
+        assertTrue(first.contains("did not come up within 3 s") && first.contains("booting once more"), first);
+        assertTrue(e.getMessage().contains("the second boot in a row that printed nothing"), e.getMessage());
+        assertTrue(e.getMessage().matches("(?s).*status prelaunch; vCPU 0 EIP=0000fff0 HLT=0; vCPU 1 EIP=\\S+ HLT=1.*"),
+                "QEMU's run state and where each vCPU is: " + e.getMessage());
     }
 
     @Test
