@@ -1,6 +1,9 @@
 #!/bin/sh
 # iovalab guest /init: bring the system up, mount the host share, then run the host's jobs.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# no init system in this userland: poweroff is busybox's (reboot(2) from PID 1), so the guest ends
+# in an ACPI power-off, not in "Attempted to kill init!" when this script runs out
+command -v poweroff >/dev/null || ln -s /usr/bin/busybox /usr/sbin/poweroff
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -15,10 +18,13 @@ hostname iovalab-guest
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 # modules named by the topology first (virtio-iommu: devices behind it wait for it)
 for m in $(param iovalab.modules | tr ',' ' '); do modprobe "$m" || echo "IOVALAB-WARN: modprobe $m failed"; done
-# no udev here: drivers for devices present now (coldplug) and for those added later (hotplug)
-printf '#!/bin/sh\n[ -n "$MODALIAS" ] && exec /usr/sbin/modprobe -q "$MODALIAS"\nexit 0\n' > /run/hotplug
-chmod +x /run/hotplug
-echo /run/hotplug > /proc/sys/kernel/hotplug
+# no udev here: drivers for devices present now (coldplug), and for those added later through the
+# uevent helper where the kernel has one (CONFIG_UEVENT_HELPER; Debian's kernels do not)
+if [ -e /proc/sys/kernel/hotplug ]; then
+  printf '#!/bin/sh\n[ -n "$MODALIAS" ] && exec /usr/sbin/modprobe -q "$MODALIAS"\nexit 0\n' > /run/hotplug
+  chmod +x /run/hotplug
+  echo /run/hotplug > /proc/sys/kernel/hotplug
+fi
 cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u | xargs -r modprobe -q -a 2>/dev/null
 modprobe 9pnet_virtio && modprobe 9p
 mkdir -p /host
