@@ -130,9 +130,9 @@ public final class GuestSession implements AutoCloseable {
     }
 
     /**
-     * Where a guest that printed nothing is: QEMU's run state and each vCPU's instruction pointer and HLT flag
-     * (a QEMU that does not answer its monitor is itself stuck, e.g. a vCPU holding the BQL
-     * while it waits for a vfio-user reply).
+     * Where a guest that did not come up is: QEMU's run state and each vCPU's instruction pointer
+     * and HLT flag (a QEMU that does not answer its monitor is itself stuck, e.g. a vCPU holding
+     * the BQL while it waits for a vfio-user reply).
      */
     private String stuckState() {
         try (QmpClient q = QmpClient.connect(qmp, Duration.ofSeconds(5))) {
