@@ -61,7 +61,7 @@ class TopologyBootTest {
             assertEquals("to-stderr\n", fail.stderr());
             g.close();
             assertFalse(g.process().isAlive(), "closing ends QEMU");
-            String console = Files.readString(g.serialLog(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            String console = Files.readString(g.serialLog(), StandardCharsets.ISO_8859_1);
             assertFalse(console.contains("Kernel panic") || console.contains("/init:"),
                     "the guest powers off cleanly and its /init reports nothing:\n" + console);
         }
