@@ -2,6 +2,7 @@ package io.iovalab.guest;
 
 import io.iovalab.qemu.ExecResult;
 import io.iovalab.qemu.GuestSession;
+import io.iovalab.qemu.NvmeIoCounters;
 import io.iovalab.server.VfioUserServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class NvmeInterruptCoalescingGuestTest {
     /** THR = 7 (8 entries, 0's based) or TIME = 0xff x 100 us = 25.5 ms, whichever comes first. */
     private static final int SETTING = 0xff07;
+    private static final String NODE = "/dev/nvme0n1";
 
     @Test
     void the_guest_takes_one_interrupt_per_aggregate_and_a_lone_read_waits_the_aggregation_time(@TempDir Path dir)
@@ -53,33 +55,23 @@ class NvmeInterruptCoalescingGuestTest {
 
     /** Reads completed per interrupt taken by the I/O queues during a 3 s fio at {@code qd}. */
     private static double perInterrupt(GuestSession g, int qd) throws Exception {
-        long[] before = readsAndInterrupts(g);
+        NvmeIoCounters before = NvmeIoCounters.sample(g, NODE);
         fio(g, qd, 3);
-        long[] after = readsAndInterrupts(g);
-        assertTrue(after[1] > before[1], "the I/O queues took interrupts");
-        return (double) (after[0] - before[0]) / (after[1] - before[1]);
+        NvmeIoCounters run = NvmeIoCounters.sample(g, NODE).since(before);
+        assertTrue(run.interrupts() > 0, "the I/O queues took interrupts");
+        return (double) run.reads() / run.interrupts();
     }
 
     private static long readsPerSecond(GuestSession g) throws Exception {
-        long[] before = readsAndInterrupts(g);
+        NvmeIoCounters before = NvmeIoCounters.sample(g, NODE);
         fio(g, 1, 2);
-        long[] after = readsAndInterrupts(g);
-        return (after[0] - before[0]) / 2;
+        return NvmeIoCounters.sample(g, NODE).since(before).reads() / 2;
     }
 
     private static void fio(GuestSession g, int qd, int seconds) throws Exception {
-        ExecResult r = g.run("fio --name=irq --filename=/dev/nvme0n1 --direct=1 --ioengine=libaio --rw=randread --bs=4k"
+        ExecResult r = g.run("fio --name=irq --filename=" + NODE + " --direct=1 --ioengine=libaio --rw=randread --bs=4k"
                 + " --iodepth=" + qd + " --runtime=" + seconds + " --time_based --output-format=terse --terse-version=3",
                 Duration.ofSeconds(120)).requireSuccess("fio QD" + qd);
         assertEquals("0", r.stdout().strip().lines().reduce((a, b) -> b).orElseThrow().split(";")[4], "fio errors: " + r.stdout());
-    }
-
-    /** nvme0n1's completed reads and the interrupts of nvme0's I/O queues, summed over CPUs. */
-    private static long[] readsAndInterrupts(GuestSession g) throws Exception {
-        String out = g.run("read -r ios _ < /sys/block/nvme0n1/stat; echo $ios; awk '$NF ~ /^nvme0q[1-9][0-9]*$/ {"
-                + " for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts",
-                Duration.ofSeconds(30)).requireSuccess("counters").stdout().strip();
-        String[] v = out.split("\\s+");
-        return new long[] {Long.parseLong(v[0]), Long.parseLong(v[1])};
     }
 }

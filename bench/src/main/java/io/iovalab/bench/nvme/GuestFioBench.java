@@ -4,6 +4,7 @@ import io.iovalab.qemu.Accel;
 import io.iovalab.qemu.ExecResult;
 import io.iovalab.qemu.Guest;
 import io.iovalab.qemu.GuestSession;
+import io.iovalab.qemu.NvmeIoCounters;
 import io.iovalab.server.DeviceRegistry;
 import io.iovalab.server.ServerOptions;
 import io.iovalab.server.VfioUserServer;
@@ -64,7 +65,7 @@ public final class GuestFioBench {
             }
             if (!coalescing.isEmpty()) {
                 for (Map.Entry<String, String> dev : nodes.entrySet()) {
-                    String ctrl = controller(dev.getValue());
+                    String ctrl = NvmeIoCounters.controller(dev.getValue());
                     ExecResult r = g.run("nvme set-feature /dev/" + ctrl + " -f 8 -V " + coalescing + " && nvme get-feature /dev/"
                             + ctrl + " -f 8", Duration.ofSeconds(30));
                     System.out.printf("device=%s coalescingSet=%s answer=%s%n", dev.getKey(), r.exitCode() == 0,
@@ -77,16 +78,16 @@ public final class GuestFioBench {
                 for (int round = 1; round <= rounds; round++) {
                     for (Map.Entry<String, String> dev : nodes.entrySet()) {
                         String node = dev.getValue();
-                        long[] before = ioAndInterrupts(g, node);
+                        NvmeIoCounters before = NvmeIoCounters.sample(g, node);
                         ExecResult r = g.run("fio --name=b1 --filename=" + node + " --direct=1 --ioengine=libaio --rw=" + w.rw()
                                 + " --bs=" + w.bs() + " --iodepth=" + w.qd() + " --ramp_time=3 --runtime=" + seconds
                                 + " --time_based --size=1G --output-format=terse --terse-version=3",
                                 Duration.ofSeconds(seconds + 240)).requireSuccess("fio " + w.name() + " on " + dev.getKey());
-                        long[] after = ioAndInterrupts(g, node);
+                        NvmeIoCounters run = NvmeIoCounters.sample(g, node).since(before);
                         String[] t = r.stdout().strip().lines().reduce((a, b) -> b).orElseThrow().split(";");
                         // terse v3: 4 error, 6 read bandwidth KiB/s, 7 read IOPS; completion latency percentiles follow
                         System.out.printf("workload=%s round=%d device=%s node=%s errors=%s iops=%s bwKiB=%s ios=%d irqs=%d%n",
-                                w.name(), round, dev.getKey(), node, t[4], t[7], t[6], after[0] - before[0], after[1] - before[1]);
+                                w.name(), round, dev.getKey(), node, t[4], t[7], t[6], run.reads(), run.interrupts());
                     }
                 }
             }
@@ -103,25 +104,6 @@ public final class GuestFioBench {
         ServerOptions o = ServerOptions.defaults(socket, c);
         return VfioUserServer.start(new ServerOptions(socket, c, "b1" + doorbells, o.maxMsgFds(), o.maxDataXferSize(),
                 o.maxDmaMaps()), DeviceRegistry.system());
-    }
-
-    /**
-     * Reads completed on {@code node} (its block stat) and interrupts taken by its controller's I/O
-     * queues (every CPU's column of /proc/interrupts): how many completions the guest handles per
-     * interrupt, which is most of what a device can change about the guest's cost per I/O.
-     */
-    private static long[] ioAndInterrupts(GuestSession g, String node) throws Exception {
-        String ctrl = controller(node);
-        ExecResult r = g.run("read -r ios _ < /sys/block/" + node.substring("/dev/".length()) + "/stat; echo $ios;"
-                + " awk '$NF ~ /^" + ctrl + "q[1-9][0-9]*$/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }'"
-                + " /proc/interrupts", Duration.ofSeconds(30)).requireSuccess("interrupts of " + ctrl);
-        String[] v = r.stdout().strip().split("\\s+");
-        return new long[] {Long.parseLong(v[0]), Long.parseLong(v[1])};
-    }
-
-    /** nvme0 for /dev/nvme0n1. */
-    private static String controller(String node) {
-        return node.substring("/dev/".length(), node.lastIndexOf('n'));
     }
 
     /** The block device of the controller with {@code serial}. */
